@@ -1,0 +1,231 @@
+"""Settings: the only reader of the environment. Fails fast, naming the variable at fault."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.cases import SOURCES
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///followup.db"
+
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")
+
+
+class SettingsError(Exception):
+    """A missing or malformed variable; the message names it and what is expected."""
+
+
+def _secret_mask(value: str) -> str:
+    return f"<{len(value)} characters, hidden>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment, validated."""
+
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+    host: str = "0.0.0.0"
+    policy_path: Path | None = None
+    templates_dir: Path | None = None
+    digest_channel: str | None = None
+    escalation_channel: str | None = None
+    triage_channel: str | None = None
+    public_url: str | None = None
+    timezone: str = "UTC"
+    dispatch_interval_seconds: int = 30
+    http_threads: int = 16
+    log_level: str = "INFO"
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict)
+    webhook_insecure: frozenset[str] = frozenset()
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def __repr__(self) -> str:  # secrets never reach a log line through repr()
+        return (
+            f"Settings(database_url={_redact_url(self.database_url)!r}, "
+            f"slack_api_url={self.slack_api_url!r}, port={self.port}, "
+            f"socket_mode={self.socket_mode}, webhook_sources={sorted(self.webhook_secrets)})"
+        )
+
+    __str__ = __repr__
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so log filters and tests can make sure none leaks."""
+        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values += list(self.webhook_secrets.values())
+        password = urlparse(self.database_url).password
+        return [v for v in [*values, password] if v]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: the process environment)."""
+        env = os.environ if env is None else env
+        return _parse(env)
+
+
+def _redact_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _require(env: Mapping[str, str], name: str, expected: str) -> str:
+    value = _get(env, name)
+    if value is None:
+        raise SettingsError(f"{name} is missing: expected {expected}")
+    return value
+
+
+def _token(env: Mapping[str, str], name: str, prefix: str, required: bool) -> str | None:
+    value = _get(env, name) if not required else _require(env, name, f"a token starting {prefix}")
+    if value is not None and not value.startswith(prefix):
+        raise SettingsError(
+            f"{name} is malformed: expected a token starting {prefix} "
+            f"(got {_secret_mask(value)})"
+        )
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} is malformed: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} is out of range: expected {low} to {high}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{name} is malformed: expected an http(s) URL, got {raw!r}")
+    return raw
+
+
+def _channel(env: Mapping[str, str], name: str) -> str | None:
+    raw = _get(env, name)
+    if raw is not None and not _CHANNEL.match(raw):
+        raise SettingsError(
+            f"{name} is malformed: expected a channel id like C0123ABCD or a name like "
+            f"#support-escalations, got {raw!r}"
+        )
+    return raw
+
+
+def _path(env: Mapping[str, str], name: str, want_dir: bool) -> Path | None:
+    raw = _get(env, name)
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if want_dir and not path.is_dir():
+        raise SettingsError(f"{name} is malformed: expected an existing folder, got {raw!r}")
+    if not want_dir and not path.is_file():
+        raise SettingsError(f"{name} is malformed: expected an existing file, got {raw!r}")
+    return path
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = _get(env, "DATABASE_URL") or DEFAULT_DATABASE_URL
+    if raw.startswith("postgres://") or raw.startswith("postgresql://"):
+        # SQLAlchemy would pick psycopg2, which we do not ship; psycopg 3 is the driver.
+        raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if not raw.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise SettingsError(
+            "DATABASE_URL is malformed: expected sqlite:///path/to/file.db or "
+            f"postgresql+psycopg://user:password@host:5432/dbname, got {_redact_url(raw)!r}"
+        )
+    return raw
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", required=False)
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True)
+    # Socket Mode authenticates the connection instead of signing each request.
+    signing_secret = _get(env, "SLACK_SIGNING_SECRET")
+    if signing_secret is None and app_token is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is missing: expected the app's signing secret "
+            "(Basic Information page), required in HTTP mode"
+        )
+    api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"
+    tz = _get(env, "FOLLOWUP_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"FOLLOWUP_TIMEZONE is malformed: expected an IANA time zone like Europe/London, "
+            f"got {tz!r}"
+        ) from None
+    level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR")
+    secrets: dict[str, str] = {}
+    for name, value in env.items():
+        if name.startswith("WEBHOOK_SECRET_") and value.strip():
+            source = name.removeprefix("WEBHOOK_SECRET_").lower()
+            if source not in SOURCES:
+                raise SettingsError(
+                    f"{name} names an unknown webhook source: expected one of "
+                    + ", ".join(s.upper() for s in SOURCES)
+                )
+            secrets[source] = value.strip()
+    insecure_raw = _get(env, "WEBHOOK_INSECURE_SOURCES") or ""
+    insecure = frozenset(s.strip().lower() for s in insecure_raw.split(",") if s.strip())
+    unknown = insecure - set(SOURCES)
+    if unknown:
+        raise SettingsError(
+            "WEBHOOK_INSECURE_SOURCES is malformed: unknown source(s) "
+            + ", ".join(sorted(unknown))
+        )
+    return Settings(
+        slack_bot_token=bot_token or "",
+        slack_signing_secret=signing_secret or "",
+        slack_app_token=app_token,
+        database_url=_database_url(env),
+        slack_api_url=api_url,
+        port=_int(env, "PORT", 3000, 0, 65535),
+        host=_get(env, "HOST") or "0.0.0.0",
+        policy_path=_path(env, "FOLLOWUP_POLICY", want_dir=False),
+        templates_dir=_path(env, "FOLLOWUP_TEMPLATES", want_dir=True),
+        digest_channel=_channel(env, "DIGEST_CHANNEL"),
+        escalation_channel=_channel(env, "ESCALATION_CHANNEL"),
+        triage_channel=_channel(env, "TRIAGE_CHANNEL"),
+        public_url=_url(env, "PUBLIC_URL", None),
+        timezone=tz,
+        dispatch_interval_seconds=_int(env, "FOLLOWUP_DISPATCH_SECONDS", 30, 1, 3600),
+        http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
+        log_level=level,
+        webhook_secrets=secrets,
+        webhook_insecure=insecure,
+    )

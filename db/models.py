@@ -1,0 +1,272 @@
+"""Typed SQLAlchemy models. Alembic owns the schema; a test proves the migrations equal these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    working_days: Mapped[str] = mapped_column(String(40), default="mon,tue,wed,thu,fri")
+    work_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    work_end: Mapped[str] = mapped_column(String(5), default="17:30")
+    digest_channel: Mapped[str | None] = mapped_column(String(100))
+    escalation_channel: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Agent(Base):
+    """A person in Slack who follows up: agent, account manager or lead."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    is_lead: Mapped[bool] = mapped_column(default=False)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_fetched_at: Mapped[datetime | None]
+    # Per-agent overrides of the team's working pattern; NULL means "as the team".
+    working_days: Mapped[str | None] = mapped_column(String(40))
+    work_start: Mapped[str | None] = mapped_column(String(5))
+    work_end: Mapped[str | None] = mapped_column(String(5))
+    away_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+
+class AgentLink(Base):
+    """A helpdesk's own agent id mapped to a Slack user, for vendors that send no email."""
+
+    __tablename__ = "agent_links"
+    __table_args__ = (UniqueConstraint("source", "external_agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_agent_id: Mapped[str] = mapped_column(String(200))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A helpdesk case; `cycle` counts resolutions (a reopen and a new close start a new one)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(200))
+    cycle: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default="closed")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    customer_name: Mapped[str | None] = mapped_column(String(320))
+    customer_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    company: Mapped[str | None] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    b2b: Mapped[bool] = mapped_column(default=False)
+    senior_involved: Mapped[bool] = mapped_column(default=False)
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    owner_external_id: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    account_manager_email: Mapped[str | None] = mapped_column(String(320))
+    account_manager_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    closed_at: Mapped[datetime]
+    reopened_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    owner: Mapped[Agent | None] = relationship(foreign_keys=[owner_id])
+    account_manager: Mapped[Agent | None] = relationship(foreign_keys=[account_manager_id])
+    team: Mapped[Team | None] = relationship()
+
+
+class FollowUp(Base):
+    """One planned touch of one resolution cycle; (case, cycle, touch) makes planning idempotent."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("case_id", "cycle", "touch"),
+        # The dispatcher's claim scans exactly this: due, unclaimed work in time order.
+        Index("ix_follow_ups_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    cycle: Mapped[int]
+    touch: Mapped[int]
+    role: Mapped[str] = mapped_column(String(30))
+    rule: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str] = mapped_column(String(100))
+    priority: Mapped[int] = mapped_column(default=0)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    handed_from_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    state: Mapped[str] = mapped_column(String(20), default="planned")
+    due_at: Mapped[datetime]
+    window_end_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    lead_notified_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    review_eligible: Mapped[bool] = mapped_column(default=False)
+    referral_eligible: Mapped[bool] = mapped_column(default=False)
+    draft_flags: Mapped[list[str]] = mapped_column(default=list)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[Agent | None] = relationship(foreign_keys=[assignee_id])
+
+
+class Outcome(Base):
+    """What the follow-up found, and the insight it gave."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
+    result: Mapped[str] = mapped_column(String(30))
+    customer_said: Mapped[str | None] = mapped_column(Text)
+    root_cause: Mapped[str | None] = mapped_column(String(100))
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    review_asked: Mapped[bool] = mapped_column(default=False)
+    review_given: Mapped[bool] = mapped_column(default=False)
+    referral_asked: Mapped[bool] = mapped_column(default=False)
+    referral_given: Mapped[bool] = mapped_column(default=False)
+    recorded_by: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Digest(Base):
+    """One weekly digest per team and ISO week; the unique row is claimed before posting."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("team_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    week: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), default="claimed")
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime]
+    posted_at: Mapped[datetime | None]
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class InboundDelivery(Base):
+    """An idempotency key of something delivered to us (webhook, Slack event retry, CSV row)."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (UniqueConstraint("source", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(300))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    result: Mapped[str] = mapped_column(String(30))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuditEntry(Base):
+    """Every state change: who, what, when, from which surface."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    surface: Mapped[str] = mapped_column(String(30))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+__all__ = [
+    "Agent",
+    "AgentLink",
+    "AuditEntry",
+    "Base",
+    "Case",
+    "Digest",
+    "FollowUp",
+    "InboundDelivery",
+    "Outcome",
+    "Team",
+    "UTCDateTime",
+]
