@@ -71,10 +71,15 @@ class Settings:
         return [v for v in [*values, password] if v]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from `env` (default: the process environment)."""
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, require_slack: bool = True
+    ) -> Settings:
+        """Build settings from `env` (default: the process environment).
+
+        `require_slack=False` is for commands that never talk to Slack (`db upgrade`, checks).
+        """
         env = os.environ if env is None else env
-        return _parse(env)
+        return _parse(env, require_slack)
 
 
 def _redact_url(url: str) -> str:
@@ -102,8 +107,7 @@ def _token(env: Mapping[str, str], name: str, prefix: str, required: bool) -> st
     value = _get(env, name) if not required else _require(env, name, f"a token starting {prefix}")
     if value is not None and not value.startswith(prefix):
         raise SettingsError(
-            f"{name} is malformed: expected a token starting {prefix} "
-            f"(got {_secret_mask(value)})"
+            f"{name} is malformed: expected a token starting {prefix} (got {_secret_mask(value)})"
         )
     return value
 
@@ -166,12 +170,12 @@ def _database_url(env: Mapping[str, str]) -> str:
     return raw
 
 
-def _parse(env: Mapping[str, str]) -> Settings:
+def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
     app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", required=False)
-    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", required=True)
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", required=require_slack)
     # Socket Mode authenticates the connection instead of signing each request.
     signing_secret = _get(env, "SLACK_SIGNING_SECRET")
-    if signing_secret is None and app_token is None:
+    if signing_secret is None and app_token is None and require_slack:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is missing: expected the app's signing secret "
             "(Basic Information page), required in HTTP mode"
@@ -189,7 +193,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         ) from None
     level = (_get(env, "LOG_LEVEL") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR")
+        raise SettingsError("LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR")
     secrets: dict[str, str] = {}
     for name, value in env.items():
         if name.startswith("WEBHOOK_SECRET_") and value.strip():
@@ -205,8 +209,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     unknown = insecure - set(SOURCES)
     if unknown:
         raise SettingsError(
-            "WEBHOOK_INSECURE_SOURCES is malformed: unknown source(s) "
-            + ", ".join(sorted(unknown))
+            "WEBHOOK_INSECURE_SOURCES is malformed: unknown source(s) " + ", ".join(sorted(unknown))
         )
     return Settings(
         slack_bot_token=bot_token or "",

@@ -90,9 +90,12 @@ class Agent(Base):
     work_start: Mapped[str | None] = mapped_column(String(5))
     work_end: Mapped[str | None] = mapped_column(String(5))
     away_until: Mapped[datetime | None]
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    lead: Mapped[Agent | None] = relationship(foreign_keys=[lead_id], remote_side=[id])
+    backup: Mapped[Agent | None] = relationship(foreign_keys=[backup_id], remote_side=[id])
 
 
 class AgentLink(Base):
@@ -169,8 +172,14 @@ class FollowUp(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     handed_from_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     state: Mapped[str] = mapped_column(String(20), default="planned")
+    why: Mapped[str] = mapped_column(String(200), default="")
+    automated_ok: Mapped[bool] = mapped_column(default=False)
     due_at: Mapped[datetime]
-    window_end_at: Mapped[datetime | None]
+    # Overdue handling, fixed when planned: remind the assignee, then the lead, then "missed".
+    remind_at: Mapped[datetime | None]
+    lead_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)

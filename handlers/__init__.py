@@ -1,0 +1,13 @@
+"""Slack listeners, grouped by surface. `register` is the one visible, ordered routing list."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers import actions, commands, events
+
+
+def register(app: App) -> None:
+    commands.register(app)
+    actions.register(app)
+    events.register(app)

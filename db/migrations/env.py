@@ -41,5 +41,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    raise RuntimeError("offline (SQL script) migrations are not supported; run `followup db upgrade`")
+    raise RuntimeError(
+        "offline (SQL script) migrations are not supported; run `followup db upgrade`"
+    )
 run_migrations_online()

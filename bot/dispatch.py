@@ -1,0 +1,265 @@
+"""The dispatcher: claim due follow-ups, respect working hours, DM each agent exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from threading import Lock
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import ids as slack_ids
+from bot.deps import Deps
+from bot.people import ensure_profile, resolve_assignee
+from bot.planning import calendar_of
+from db import cases as store
+from db import followups as followup_store
+from db.models import Agent, FollowUp
+
+log = logging.getLogger("followup.dispatch")
+
+LEASE = timedelta(minutes=10)
+"""Long enough for rate-limit retries; a crashed worker's claims come back after it."""
+MIN_LEASE_LEFT = timedelta(minutes=2)
+RETRY_LATER = timedelta(minutes=2)
+PERMANENT_ERRORS = {
+    "user_not_found",
+    "account_inactive",
+    "user_disabled",
+    "cannot_dm_bot",
+    "messages_tab_disabled",
+    "channel_not_found",
+    "is_archived",
+}
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did, for logs, `followup dispatch` and tests."""
+
+    claimed: int = 0
+    dms: int = 0
+    delivered: int = 0
+    reconciled: int = 0
+    deferred: int = 0
+    triaged: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    _lock: Lock = field(default_factory=Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def summary(self) -> str:
+        return (
+            f"claimed {self.claimed}, delivered {self.delivered} in {self.dms} DMs, "
+            f"reconciled {self.reconciled}, deferred to working hours {self.deferred}, "
+            f"sent to triage {self.triaged}, failed {self.failed}"
+        )
+
+
+def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 1000) -> DispatchReport:
+    """Claim and deliver until nothing is due; safe to run in several processes at once."""
+    report = DispatchReport()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch") as pool:
+        for _ in range(max_rounds):
+            now = deps.clock.now()
+            with deps.session_factory.begin() as session:
+                claimed = followup_store.claim_due(session, now, deps.worker, now + LEASE)
+            if not claimed:
+                break
+            report.add(claimed=len(claimed))
+            groups = _group_by_assignee(deps, claimed, report)
+            list(pool.map(lambda item: _deliver_group(deps, *item, report), groups.items()))
+    if report.claimed:
+        log.info("dispatch: %s", report.summary())
+    return report
+
+
+def _group_by_assignee(
+    deps: Deps, claimed: list[int], report: DispatchReport
+) -> dict[int, list[int]]:
+    """Claimed ids per agent; follow-ups with no known assignee are resolved (or triaged)."""
+    with deps.session_factory.begin() as session:
+        rows = followup_store.load_claimed(session, claimed)
+        groups: dict[int, list[int]] = defaultdict(list)
+        unresolved = [f for f in rows if f.assignee_id is None]
+        for followup in rows:
+            if followup.assignee_id is not None:
+                groups[followup.assignee_id].append(followup.id)
+    for followup in unresolved:
+        agent = resolve_assignee(deps, followup.id)
+        if agent is None:
+            report.add(triaged=1)
+            continue
+        groups[agent].append(followup.id)
+    return groups
+
+
+def _deliver_group(
+    deps: Deps, agent_id: int, followup_ids: list[int], report: DispatchReport
+) -> None:
+    try:
+        _deliver(deps, agent_id, followup_ids, report)
+    except Exception as error:  # one agent's failure must not stop the others' deliveries
+        log.exception("dispatch to agent %s failed", agent_id)
+        report.add(failed=len(followup_ids))
+        report.errors.append(f"agent {agent_id}: {type(error).__name__}")
+        now = deps.clock.now()
+        with deps.session_factory.begin() as session:
+            followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
+
+
+def _deliver(deps: Deps, agent_id: int, followup_ids: list[int], report: DispatchReport) -> None:
+    from bot.nudges import build_nudge
+
+    agent = ensure_profile(deps, agent_id)
+    now = deps.clock.now()
+    agent, followup_ids = _hand_off_if_away(deps, agent, followup_ids)
+    with deps.session_factory() as session:
+        team = session.get(Agent, agent.id).team  # type: ignore[union-attr]
+    calendar = calendar_of(deps, team, agent)
+    if not calendar.is_working(now):
+        # Never at night or on a day off: due again at the start of the next working window.
+        with deps.session_factory.begin() as session:
+            followup_store.release(
+                session, followup_ids, deps.worker, calendar.next_window_start(now), now
+            )
+        report.add(deferred=len(followup_ids))
+        return
+    followup_ids = _reconcile(deps, agent, followup_ids, report)
+    if not followup_ids:
+        return
+    with deps.session_factory.begin() as session:
+        rows = followup_store.load_claimed(session, followup_ids)
+        message = build_nudge(deps, session, rows, now)
+        if not followup_store.still_held(session, followup_ids, deps.worker, now + MIN_LEASE_LEFT):
+            log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
+            return
+    try:
+        response = deps.client.chat_postMessage(
+            channel=agent.dm_channel or agent.slack_user_id,
+            text=message.text,
+            blocks=message.blocks,
+            metadata={
+                "event_type": slack_ids.METADATA_NUDGE,
+                "event_payload": {"followup_ids": followup_ids},
+            },
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as error:
+        code = str(error.response.get("error", ""))
+        now = deps.clock.now()
+        with deps.session_factory.begin() as session:
+            if code in PERMANENT_ERRORS:
+                followup_store.release(
+                    session, followup_ids, deps.worker, None, now, state="failed"
+                )
+            else:
+                followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
+        report.add(failed=len(followup_ids))
+        report.errors.append(f"{agent.slack_user_id}: {code}")
+        return
+    channel, ts = str(response["channel"]), str(response["ts"])
+    now = deps.clock.now()
+    with deps.session_factory.begin() as session:
+        done = followup_store.mark_sent(session, followup_ids, deps.worker, channel, ts, now)
+        for followup_id in followup_ids:
+            store.audit(
+                session,
+                at=now,
+                actor="scheduler",
+                surface="dm",
+                entity="follow_up",
+                entity_id=followup_id,
+                action="nudge_sent",
+                detail={"channel": channel, "ts": ts, "batch": len(followup_ids)},
+            )
+        if agent.dm_channel != channel:
+            stored = session.get(Agent, agent.id)
+            if stored is not None:
+                stored.dm_channel = channel
+    if done != len(followup_ids):
+        log.warning("sent %s but only %d were still ours to record", followup_ids, done)
+    report.add(dms=1, delivered=len(followup_ids))
+
+
+def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> tuple[Agent, list[int]]:
+    """An agent away hands due touches to their backup (or lead); both see it."""
+    now = deps.clock.now()
+    if agent.away_until is None or agent.away_until <= now:
+        return agent, followup_ids
+    with deps.session_factory.begin() as session:
+        away = session.get(Agent, agent.id)
+        assert away is not None
+        cover = away.backup or away.lead
+        if cover is None:
+            return agent, followup_ids
+        followup_store.set_assignee(session, followup_ids, cover, handed_from=away)
+        for followup_id in followup_ids:
+            store.audit(
+                session,
+                at=now,
+                actor="scheduler",
+                surface="dm",
+                entity="follow_up",
+                entity_id=followup_id,
+                action="handed_off",
+                detail={"from": away.slack_user_id, "to": cover.slack_user_id},
+            )
+        cover_id = cover.id
+    return ensure_profile(deps, cover_id), followup_ids
+
+
+def _reconcile(
+    deps: Deps, agent: Agent, followup_ids: list[int], report: DispatchReport
+) -> list[int]:
+    """Before re-sending a retried claim, look for the DM a crashed worker already sent."""
+    with deps.session_factory() as session:
+        retried = [f.id for f in followup_store.by_ids(session, followup_ids) if f.attempts > 1]
+    if not retried or not agent.dm_channel:
+        return followup_ids
+    found = _sent_in_history(deps, agent.dm_channel, set(retried))
+    if not found:
+        return followup_ids
+    now = deps.clock.now()
+    with deps.session_factory.begin() as session:
+        for ts, ids_in_message in found.items():
+            count = followup_store.mark_reconciled(
+                session, ids_in_message, agent.dm_channel, ts, now
+            )
+            report.add(reconciled=count)
+    seen = {i for ids_in_message in found.values() for i in ids_in_message}
+    return [i for i in followup_ids if i not in seen]
+
+
+def _sent_in_history(deps: Deps, channel: str, wanted: set[int]) -> dict[str, list[int]]:
+    """Message ts → our follow-up ids found in the DM's recent history metadata."""
+    found: dict[str, list[int]] = {}
+    cursor: str | None = None
+    for _ in range(5):  # the DM a crash left behind is among the most recent few hundred
+        response = deps.client.conversations_history(
+            channel=channel, limit=200, include_all_metadata=True, cursor=cursor
+        )
+        for message in response.get("messages", []):
+            metadata: dict[str, Any] = message.get("metadata") or {}
+            if metadata.get("event_type") != slack_ids.METADATA_NUDGE:
+                continue
+            payload = metadata.get("event_payload") or {}
+            hits = [i for i in payload.get("followup_ids", []) if i in wanted]
+            if hits:
+                found[str(message["ts"])] = hits
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor or len({i for v in found.values() for i in v}) == len(wanted):
+            break
+    return found
+
+
+__all__ = ["DispatchReport", "FollowUp", "dispatch_pass"]

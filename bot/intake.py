@@ -1,0 +1,140 @@
+"""Closed cases in: one unit of work per delivery, idempotent, nothing written on rejection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.cases import ClosedCase
+from bot.deps import Deps
+from db import cases as store
+from db.models import Case, FollowUp
+
+log = logging.getLogger("followup.intake")
+
+
+@dataclass
+class Accepted:
+    """What one closed-case record did to the store."""
+
+    change: store.Change
+    case: Case | None
+    planned: list[FollowUp] = field(default_factory=list)
+    cancelled: list[FollowUp] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        return self.change in (store.Change.NEW, store.Change.NEW_CYCLE, store.Change.REOPENED)
+
+
+def team_defaults(deps: Deps) -> dict[str, Any]:
+    """A new team's settings, from the policy's defaults and the environment."""
+    from bot.planning import team_calendar_fields
+
+    return {
+        **team_calendar_fields(deps.policy.calendar),
+        "digest_channel": deps.settings.digest_channel,
+        "escalation_channel": deps.settings.escalation_channel,
+    }
+
+
+def accept_case(
+    session: Session, deps: Deps, closed: ClosedCase, *, actor: str, surface: str
+) -> Accepted:
+    """Store `closed` and plan its follow-ups (or cancel them on a reopen); caller commits."""
+    from bot.planning import plan_case
+
+    now = deps.clock.now()
+    team = store.team_for(session, closed.team, team_defaults(deps), now)
+    upserted = store.upsert_case(session, closed, team, now)
+    result = Accepted(upserted.change, upserted.case, cancelled=upserted.cancelled)
+    case = upserted.case
+    if case is None:
+        return result
+    if upserted.change in (store.Change.NEW, store.Change.NEW_CYCLE):
+        if closed.owner_slack_id:
+            case.owner_id = store.agent_by_slack_id(session, closed.owner_slack_id, now, team.id).id
+        result.planned = plan_case(session, deps, case)
+    if result.is_new or result.cancelled:
+        store.audit(
+            session,
+            at=now,
+            actor=actor,
+            surface=surface,
+            entity="case",
+            entity_id=case.id,
+            action=f"case_{upserted.change.value}",
+            detail={
+                "cycle": case.cycle,
+                "planned": len(result.planned),
+                "cancelled": len(result.cancelled),
+            },
+        )
+    return result
+
+
+def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`POST /webhooks/<source>`: verify, parse, store; (HTTP status, JSON reply)."""
+    from handlers.webhooks import (
+        ADAPTERS,
+        WebhookConfig,
+        WebhookRejected,
+        WebhookRequest,
+        handle,
+    )
+
+    settings = deps.settings
+    source = request["source"]
+    if source not in ADAPTERS:
+        return 404, {"error": f"unknown webhook source {source!r}"}
+    now = deps.clock.now()
+    base = (settings.public_url or "").rstrip("/")
+    query_string = request.get("query_string") or ""
+    url = f"{base}{request['path']}" + (f"?{query_string}" if query_string else "")
+    webhook = WebhookRequest(
+        source=source,
+        method=request["method"],
+        url=url,
+        path=request["path"],
+        query=request["query"],
+        headers=request["headers"],
+        body=request["body"],
+        received_at=now,
+    )
+    config = WebhookConfig(
+        secret=settings.webhook_secrets.get(source),
+        insecure=source in settings.webhook_insecure,
+    )
+    try:
+        parsed = handle(webhook, config)
+    except WebhookRejected as rejected:
+        return rejected.status, {"error": rejected.message}
+    if not parsed.cases:
+        return 200, {"status": "ignored", "reason": "; ".join(parsed.ignored) or "no case"}
+    outcomes: list[Accepted] = []
+    with deps.session_factory.begin() as session:
+        if parsed.delivery_id and not store.record_delivery(
+            session, source, f"delivery:{parsed.delivery_id}", now
+        ):
+            return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
+        for closed in parsed.cases:
+            outcomes.append(
+                accept_case(session, deps, closed, actor=f"webhook:{source}", surface="webhook")
+            )
+    _after_commit(deps, outcomes)
+    ids = [c.external_id for c in parsed.cases]
+    if any(o.is_new for o in outcomes):
+        return 202, {"status": "accepted", "case_id": ids[0], "case_ids": ids}
+    return 200, {"status": "duplicate", "case_id": ids[0], "case_ids": ids}
+
+
+def _after_commit(deps: Deps, outcomes: list[Accepted]) -> None:
+    """DMs already sent for cancelled follow-ups are updated so no stale buttons remain."""
+    from bot.nudges import refresh_messages
+
+    cancelled = [f.id for o in outcomes for f in o.cancelled if f.slack_ts]
+    if cancelled:
+        refresh_messages(deps, cancelled)

@@ -1,0 +1,771 @@
+"""The follow-up policy: which rule fits a closed case, and who follows up when and how.
+
+The policy is a TOML file (the shipped `default_policy.toml` documents every key). Loading
+validates all of it; `plan_touches` and `explain` are pure functions of a case, its close
+time, the policy and the calendars of the people involved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.cases import Channel, Kind, Severity
+from bot.working_hours import CalendarError, WorkingCalendar
+
+log = logging.getLogger(__name__)
+E = TypeVar("E", bound=StrEnum)
+
+DEFAULT_POLICY_FILE = "default_policy.toml"
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; the message names the file, the rule and the field."""
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ACCOUNT_MANAGER = "account_manager"
+    LEAD = "lead"
+
+
+class TouchChannel(StrEnum):
+    SAME = "same"
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+
+
+class CaseFacts(Protocol):
+    """What matching needs from a case; a `ClosedCase` has all of it."""
+
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def b2b(self) -> bool: ...
+    @property
+    def senior_involved(self) -> bool: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def team(self) -> str | None: ...
+
+
+CalendarFor = Callable[[str], WorkingCalendar | None]
+"""Given a role ("owner", "account_manager", "lead"): that person's calendar, or None."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An offset after close as written in the file ("72h", "30d", "1d12h")."""
+
+    text: str
+    delta: timedelta
+
+    def words(self) -> str:
+        """ "72 hours", "30 days", "1 day 12 hours"."""
+        units = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
+        parts = []
+        for number, unit in _DURATION_PART.findall(self.text):
+            count = int(number)
+            parts.append(f"{count} {units[unit]}{'' if count == 1 else 's'}")
+        return " ".join(parts)
+
+
+_DURATION = re.compile(r"^(\d+[wdhm])+$")
+_DURATION_PART = re.compile(r"(\d+)([wdhm])")
+_UNIT = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _q(value: object) -> str:
+    """A value as TOML would write it, for messages: "soon", 3, true."""
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def parse_duration(text: str) -> Duration:
+    """A duration like 48h, 30d, 2w, 90m or 1d12h; ValueError otherwise."""
+    compact = text.strip().lower() if isinstance(text, str) else ""
+    if not _DURATION.match(compact):
+        raise ValueError(f"expected a duration like 48h or 30d, got {_q(text)}")
+    delta = timedelta()
+    for number, unit in _DURATION_PART.findall(compact):
+        delta += int(number) * _UNIT[unit]
+    return Duration(compact, delta)
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One follow-up a rule asks for."""
+
+    after: Duration
+    who: Role
+    channel: TouchChannel
+    template: str
+    automated_ok: bool
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """When an undone touch is nudged again, raised to the lead, and counted as missed."""
+
+    remind_after_working_hours: float = 4
+    lead_after_working_hours: float = 16
+    missed_after_days: float = 7
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A rule's `match` table; None means "any"."""
+
+    kind: frozenset[Kind] | None = None
+    severity: frozenset[Severity] | None = None
+    channel: frozenset[Channel] | None = None
+    b2b: bool | None = None
+    senior_involved: bool | None = None
+    tags_any: frozenset[str] | None = None
+    team: frozenset[str] | None = None
+
+    @property
+    def is_catch_all(self) -> bool:
+        return all(getattr(self, name) is None for name in _MATCH_KEYS)
+
+
+@dataclass(frozen=True)
+class Rule:
+    index: int
+    """1-based position in the file."""
+    name: str
+    description: str
+    conditions: Conditions
+    touches: tuple[Touch, ...]
+    public_review: bool
+    referral: bool
+    overdue: Overdue
+    priority: int = 0
+
+    @property
+    def label(self) -> str:
+        return f'rule {self.index} "{self.name}"'
+
+
+@dataclass(frozen=True)
+class Match:
+    """The rule that decides for a case, and in plain words why (and why earlier ones did not)."""
+
+    rule: Rule
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    """The file it came from, as named in error messages."""
+    rules: tuple[Rule, ...]
+    calendar: WorkingCalendar
+    """The team calendar, for anyone whose own calendar is unknown."""
+    overdue: Overdue = Overdue()
+    review_once_per_days: int = 90
+    batch_cap: int = 5
+    no_reply_retry_hours: float = 72
+    root_causes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def match(self, case: CaseFacts) -> Match:
+        """The first rule whose conditions all hold for `case`; PolicyError when none does."""
+        reasons: list[str] = []
+        for rule in self.rules:
+            fits, why = _evaluate(rule.conditions, case)
+            if fits:
+                reasons.append(f"{rule.label} matches: {why}")
+                return Match(rule, reasons)
+            reasons.append(f"{rule.label} does not: {why}")
+        raise PolicyError(
+            f"{self.source}: no rule matches a case with {describe_case(case)}; "
+            "add a final catch-all rule (one with no match conditions)"
+        )
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+_MATCH_KEYS = ("kind", "severity", "channel", "b2b", "senior_involved", "tags_any", "team")
+
+
+def _one_of(values: Iterable[str]) -> str:
+    ordered = sorted(values)
+    return ordered[0] if len(ordered) == 1 else "one of " + ", ".join(ordered)
+
+
+def _evaluate(conditions: Conditions, case: CaseFacts) -> tuple[bool, str]:
+    """Whether all conditions hold; the words say which held, or the first that failed."""
+    held: list[str] = []
+    for name, wanted in (
+        ("kind", conditions.kind),
+        ("severity", conditions.severity),
+        ("channel", conditions.channel),
+    ):
+        if wanted is None:
+            continue
+        actual = str(getattr(case, name))
+        if actual not in wanted:
+            return False, f"{name} is {actual}, not {_one_of(wanted)}"
+        held.append(f"{name} is {actual}")
+    for name, yes, no in (
+        ("b2b", "a B2B account", "not a B2B account"),
+        ("senior_involved", "senior staff were involved", "no senior involvement"),
+    ):
+        flag = getattr(conditions, name)
+        if flag is None:
+            continue
+        actual_flag = bool(getattr(case, name))
+        if actual_flag != flag:
+            return False, yes if actual_flag else no
+        held.append(yes if actual_flag else no)
+    if conditions.tags_any is not None:
+        tags = {tag.casefold() for tag in case.tags}
+        found = sorted(tags & conditions.tags_any)
+        if not found:
+            return False, f"no tag among {', '.join(sorted(conditions.tags_any))}"
+        held.append(f"tagged {', '.join(found)}")
+    if conditions.team is not None:
+        team = case.team.casefold() if case.team else None
+        if team not in conditions.team:
+            return False, f"team is {case.team or 'not set'}, not {_one_of(conditions.team)}"
+        held.append(f"team is {case.team}")
+    return True, "; ".join(held) if held else "no conditions (catch-all)"
+
+
+def describe_case(case: CaseFacts) -> str:
+    """The facts rules look at, in one line."""
+    parts = [f"kind {case.kind}", f"severity {case.severity}", f"channel {case.channel}"]
+    parts.append("B2B" if case.b2b else "not B2B")
+    parts.append("senior involvement" if case.senior_involved else "no senior involvement")
+    parts.append(f"team {case.team}" if case.team else "no team")
+    parts.append(f"tags {', '.join(case.tags)}" if case.tags else "no tags")
+    return ", ".join(parts)
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedTouch:
+    """One follow-up to schedule: who does it, when it is due, and what happens if it is late."""
+
+    number: int
+    rule: str
+    nominal_at: datetime
+    """Close time plus the touch's offset."""
+    due_at: datetime
+    """The nominal time moved into the assignee's working hours."""
+    role: Role
+    """The role that actually does it (the owner when the rule's role has nobody)."""
+    requested_role: Role
+    fallback: str | None
+    """Why the role differs from the rule's (or the team calendar was used), else None."""
+    tz: str
+    """The assignee's time zone."""
+    channel: TouchChannel
+    """Resolved: email, phone or chat, never "same"."""
+    template: str
+    remind_at: datetime
+    lead_at: datetime
+    missed_at: datetime
+    automated_ok: bool
+    review_eligible: bool
+    referral_eligible: bool
+    priority: int
+    why: str
+    after: Duration
+
+
+_SAME_CHANNEL = {
+    Channel.EMAIL: TouchChannel.EMAIL,
+    Channel.PHONE: TouchChannel.PHONE,
+    Channel.CHAT: TouchChannel.CHAT,
+}
+_SEVERITY_WEIGHT = {Severity.LOW: 0, Severity.NORMAL: 10, Severity.HIGH: 20, Severity.URGENT: 30}
+_KIND_NOUN = {
+    Kind.QUERY: "a query",
+    Kind.COMPLAINT: "a complaint",
+    Kind.INCIDENT: "an incident",
+    Kind.REQUEST: "a request",
+}
+_ORDINAL = ("first", "second", "third", "fourth", "fifth")
+
+
+def case_priority(case: CaseFacts, rule: Rule) -> int:
+    """Order within a batched DM: higher for urgent, complaints, senior involvement and B2B."""
+    priority = _SEVERITY_WEIGHT[Severity(case.severity)] + rule.priority
+    if case.kind == Kind.COMPLAINT:
+        priority += 15
+    if case.senior_involved:
+        priority += 10
+    if case.b2b:
+        priority += 10
+    return priority
+
+
+def may_automate(case: CaseFacts) -> bool:
+    """Only routine queries may get an automated check-in, whatever a rule says."""
+    return (
+        case.kind == Kind.QUERY
+        and case.severity in (Severity.LOW, Severity.NORMAL)
+        and not case.senior_involved
+    )
+
+
+def _why(number: int, after: Duration, case: CaseFacts) -> str:
+    if number == 1:
+        return f"{after.words()} after {_KIND_NOUN[Kind(case.kind)]} was closed"
+    ordinal = _ORDINAL[number - 1] if number <= len(_ORDINAL) else f"touch {number},"
+    return f"{ordinal} check-in, {after.words()} on"
+
+
+def _assignee(
+    wanted: Role, calendar_for: CalendarFor, team: WorkingCalendar
+) -> tuple[Role, WorkingCalendar, str | None]:
+    if wanted is not Role.OWNER:
+        calendar = calendar_for(wanted.value)
+        if calendar is not None:
+            return wanted, calendar, None
+        missing = "account manager" if wanted is Role.ACCOUNT_MANAGER else "lead"
+        note = f"no {missing} for this case: the owner does this touch"
+    else:
+        note = None
+    owner = calendar_for(Role.OWNER.value)
+    if owner is None:
+        extra = "the owner's working hours are unknown: the team calendar is used"
+        return Role.OWNER, team, f"{note}; {extra}" if note else extra
+    return Role.OWNER, owner, note
+
+
+def plan_touches(
+    case: CaseFacts, closed_at: datetime, policy: Policy, calendar_for: CalendarFor
+) -> list[PlannedTouch]:
+    """Every touch the matching rule asks for, with due, reminder, lead and missed times."""
+    if closed_at.tzinfo is None or closed_at.utcoffset() is None:
+        raise ValueError("closed_at needs a time zone")
+    closed_at = closed_at.astimezone(UTC)
+    rule = policy.match(case).rule
+    overdue = rule.overdue
+    lead_calendar = calendar_for(Role.LEAD.value)
+    automate = may_automate(case)
+    planned: list[PlannedTouch] = []
+    for number, touch in enumerate(rule.touches, start=1):
+        role, calendar, fallback = _assignee(touch.who, calendar_for, policy.calendar)
+        nominal = closed_at + touch.after.delta
+        due = calendar.next_window_start(nominal)
+        lead_at = calendar.add_working_hours(due, overdue.lead_after_working_hours)
+        if lead_calendar is not None:  # the lead hears in the lead's own working hours
+            lead_at = lead_calendar.next_window_start(lead_at)
+        channel = touch.channel
+        if channel is TouchChannel.SAME:
+            channel = _SAME_CHANNEL.get(Channel(case.channel), TouchChannel.EMAIL)
+        planned.append(
+            PlannedTouch(
+                number=number,
+                rule=rule.name,
+                nominal_at=nominal,
+                due_at=due,
+                role=role,
+                requested_role=touch.who,
+                fallback=fallback,
+                tz=calendar.tz,
+                channel=channel,
+                template=touch.template,
+                remind_at=calendar.add_working_hours(due, overdue.remind_after_working_hours),
+                lead_at=lead_at,
+                missed_at=due + timedelta(days=overdue.missed_after_days),
+                automated_ok=touch.automated_ok and automate,
+                review_eligible=rule.public_review,
+                referral_eligible=rule.referral,
+                priority=case_priority(case, rule),
+                why=_why(number, touch.after, case),
+                after=touch.after,
+            )
+        )
+    return planned
+
+
+def no_reply_retry_at(recorded_at: datetime, policy: Policy, calendar: WorkingCalendar) -> datetime:
+    """When the one extra gentle touch after "no reply yet" falls due, in working hours."""
+    later = recorded_at + timedelta(hours=policy.no_reply_retry_hours)
+    return calendar.next_window_start(later)
+
+
+def _local(moment: datetime, tz: str) -> str:
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b %H:%M} {tz}"
+
+
+def explain(case: CaseFacts, closed_at: datetime, policy: Policy, calendar_for: CalendarFor) -> str:
+    """Which rule matched and why, and each touch's times in the assignee's local time."""
+    matched = policy.match(case)
+    touches = plan_touches(case, closed_at, policy, calendar_for)
+    rule = matched.rule
+    lines = [
+        f"Case: {describe_case(case)}",
+        f"Closed: {_local(closed_at, 'UTC')}",
+        f"Policy: {policy.source}",
+        f"Rule: {rule.label}" + (f": {rule.description}" if rule.description else ""),
+        "Why:",
+        *(f"  - {reason}" for reason in matched.reasons),
+    ]
+    if not touches:
+        lines.append("Touches: none (this rule asks for no follow-up)")
+    for touch in touches:
+        calendar = _calendar_of(touch, calendar_for, policy)
+        off = calendar.off_hours_reason(touch.nominal_at)
+        short = f"{touch.after.words()} after close"
+        timing = (
+            f"{short} fell {off}; moved to the start of the next working window"
+            if off
+            else f"{short}, inside working hours"
+        )
+        automated = ", may be automated" if touch.automated_ok else ""
+        lines += [
+            f"Touch {touch.number}: {touch.why}",
+            f"  who: {touch.role.value.replace('_', ' ')} by {touch.channel}, "
+            f"template {touch.template}{automated}",
+            f"  due: {_local(touch.due_at, touch.tz)} ({timing})",
+            f"  nominal: {_local(touch.nominal_at, touch.tz)}",
+            f"  reminder: {_local(touch.remind_at, touch.tz)}; lead told: "
+            f"{_local(touch.lead_at, touch.tz)}; missed from: {_local(touch.missed_at, touch.tz)}",
+        ]
+        if touch.fallback:
+            lines.append(f"  note: {touch.fallback}")
+    return "\n".join(lines)
+
+
+def _calendar_of(touch: PlannedTouch, calendar_for: CalendarFor, policy: Policy) -> WorkingCalendar:
+    return calendar_for(touch.role.value) or policy.calendar
+
+
+# --- loading and validation -------------------------------------------------------------------
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy in `path` (FOLLOWUP_POLICY), or the shipped default when None."""
+    if path is None:
+        text = resources.files("bot").joinpath(DEFAULT_POLICY_FILE).read_text(encoding="utf-8")
+        return parse_policy(text, DEFAULT_POLICY_FILE)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "policy.toml") -> Policy:
+    """Validate policy TOML text; `source` names the file in messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    top = _Table(source, "", "", data, {"defaults", "rules"})
+    defaults = top.table("defaults")
+    calendar_table = defaults.table("calendar")
+    try:
+        calendar = WorkingCalendar.parse(
+            tz=calendar_table.string("timezone", "UTC"),
+            days=calendar_table.get("days", "mon-fri"),
+            start=calendar_table.get("start", "09:00"),
+            end=calendar_table.get("end", "17:30"),
+            holidays=calendar_table.get("holidays", []),
+        )
+    except CalendarError as exc:
+        key, _, message = str(exc).partition(": ")
+        raise calendar_table.error({"tz": "timezone"}.get(key, key), message) from None
+    overdue = _overdue(defaults, Overdue())
+    root_causes = tuple(defaults.strings("root_causes", _DEFAULT_ROOT_CAUSES))
+    if not root_causes:
+        raise defaults.error("root_causes", "needs at least one category")
+    raw_rules = top.get("rules", [])
+    if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
+        raise top.error("rules", "expected [[rules]] tables")
+    rules = tuple(
+        _rule(source, index, table, overdue) for index, table in enumerate(raw_rules, start=1)
+    )
+    if not rules:
+        raise top.error("rules", "at least one [[rules]] table is required")
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise PolicyError(
+                f"{source}: {rule.label}: name: used by more than one rule "
+                f"(also {seen[rule.name].label})"
+            )
+        seen[rule.name] = rule
+    warnings = _warnings(source, rules)
+    for warning in warnings:
+        log.warning(warning)
+    return Policy(
+        source=source,
+        rules=rules,
+        calendar=calendar,
+        overdue=overdue,
+        review_once_per_days=defaults.integer("review_once_per_days", 90, low=1),
+        batch_cap=defaults.integer("batch_cap", 5, low=1),
+        no_reply_retry_hours=defaults.number("no_reply_retry_hours", 72),
+        root_causes=root_causes,
+        warnings=warnings,
+    )
+
+
+_DEFAULT_ROOT_CAUSES = (
+    "product bug",
+    "unclear documentation",
+    "billing error",
+    "process gap",
+    "communication gap",
+    "third party",
+    "user error",
+    "other",
+)
+_OVERDUE_KEYS = ("remind_after_working_hours", "lead_after_working_hours", "missed_after_days")
+_RULE_KEYS = {"name", "description", "match", "touches", "public_review", "referral", "priority"}
+_TOUCH_KEYS = {"after", "who", "channel", "template", "automated_ok"}
+_TABLE_KEYS = {
+    "defaults": {
+        "calendar",
+        "review_once_per_days",
+        "batch_cap",
+        "no_reply_retry_hours",
+        "root_causes",
+        *_OVERDUE_KEYS,
+    },
+    "calendar": {"timezone", "days", "start", "end", "holidays"},
+    "match": set(_MATCH_KEYS),
+}
+
+
+def _warnings(source: str, rules: Sequence[Rule]) -> tuple[str, ...]:
+    catch_all = next((rule for rule in rules if rule.conditions.is_catch_all), None)
+    if catch_all is None:
+        return (
+            f"{source}: no catch-all rule (one with no match conditions) at the end: a case "
+            "that no rule matches will be refused when its follow-ups are planned",
+        )
+    return tuple(
+        f"{source}: {rule.label} can never match: {catch_all.label} before it matches every case"
+        for rule in rules[catch_all.index :]
+    )
+
+
+def _overdue(table: _Table, base: Overdue) -> Overdue:
+    values = {key: table.number(key, getattr(base, key)) for key in _OVERDUE_KEYS}
+    overdue = Overdue(**values)
+    if overdue.lead_after_working_hours <= overdue.remind_after_working_hours:
+        raise table.error(
+            "lead_after_working_hours",
+            f"must be more than remind_after_working_hours "
+            f"({overdue.remind_after_working_hours:g}), got {overdue.lead_after_working_hours:g}",
+        )
+    return overdue
+
+
+def _rule(source: str, index: int, data: Mapping[str, Any], base: Overdue) -> Rule:
+    raw_name = data.get("name")
+    context = f'rule {index} "{raw_name}": ' if isinstance(raw_name, str) else f"rule {index}: "
+    table = _Table(source, context, "", data, _RULE_KEYS | set(_OVERDUE_KEYS))
+    name = table.string("name")
+    if not _RULE_NAME.match(name):
+        raise table.error("name", f"expected letters, digits, - _ or . (no spaces), got {name!r}")
+    match = table.table("match")
+    conditions = Conditions(
+        kind=match.enums("kind", Kind),
+        severity=match.enums("severity", Severity),
+        channel=match.enums("channel", Channel),
+        b2b=match.flag("b2b"),
+        senior_involved=match.flag("senior_involved"),
+        tags_any=match.folded("tags_any"),
+        team=match.folded("team"),
+    )
+    if "touches" not in data:
+        raise table.error("touches", "required (use touches = [] for no follow-up)")
+    touches: list[Touch] = []
+    for number, item in enumerate(table.table_list("touches")):
+        touch = _touch(item, conditions)
+        if touches and touch.after.delta <= touches[-1].after.delta:
+            raise item.error("after", f"must be later than touches[{number - 1}].after")
+        touches.append(touch)
+    return Rule(
+        index=index,
+        name=name,
+        description=table.string("description", ""),
+        conditions=conditions,
+        touches=tuple(touches),
+        public_review=table.boolean("public_review"),
+        referral=table.boolean("referral"),
+        overdue=_overdue(table, base),
+        priority=table.integer("priority", 0, low=-1000),
+    )
+
+
+def _touch(item: _Table, conditions: Conditions) -> Touch:
+    after_text = item.string("after")
+    try:
+        after = parse_duration(after_text)
+    except ValueError as exc:
+        raise item.error("after", str(exc)) from None
+    template = item.string("template")
+    if not _IDENTIFIER.match(template):
+        raise item.error("template", f"expected a template name like check_in, got {_q(template)}")
+    automated_ok = item.boolean("automated_ok")
+    routine = conditions.kind == {Kind.QUERY} and (
+        conditions.severity is not None and conditions.severity <= {Severity.LOW, Severity.NORMAL}
+    )
+    if automated_ok and (not routine or conditions.senior_involved):
+        raise item.error(
+            "automated_ok",
+            'only routine queries may be automated: the rule must match kind = ["query"] '
+            "and severity within low and normal (never complaints or escalations)",
+        )
+    return Touch(
+        after=after,
+        who=item.enum("who", Role),
+        channel=item.enum("channel", TouchChannel),
+        template=template,
+        automated_ok=automated_ok,
+    )
+
+
+_MISSING = object()
+_TOML_TYPE = {str: "a string", bool: "true or false", int: "a whole number", list: "a list"}
+
+
+class _Table:
+    """One TOML table being validated; errors read `file: rule N "name": path.key: message`."""
+
+    def __init__(
+        self, source: str, context: str, path: str, data: Any, allowed: Iterable[str]
+    ) -> None:
+        self.source, self.context, self.path = source, context, path
+        if not isinstance(data, dict):
+            raise PolicyError(f"{source}: {context}{path.rstrip('.')}: expected a table")
+        self.data: dict[str, Any] = data
+        allowed = set(allowed)
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = (
+                    f'did you mean "{close[0]}"?'
+                    if close
+                    else "expected " + ", ".join(sorted(allowed))
+                )
+                raise self.error(key, f"unknown key ({hint})")
+
+    def error(self, key: str, message: str) -> PolicyError:
+        return PolicyError(f"{self.source}: {self.context}{self.path}{key}: {message}")
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self.data:
+            return self.data[key]
+        if default is _MISSING:
+            raise self.error(key, "required")
+        return default
+
+    def _typed(self, key: str, kind: type, default: Any) -> Any:
+        value = self.get(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(key, f"expected {_TOML_TYPE[kind]}, got {_q(value)}")
+        return value
+
+    def string(self, key: str, default: Any = _MISSING) -> str:
+        value = self._typed(key, str, default)
+        if not value.strip() and default is _MISSING:
+            raise self.error(key, "must not be empty")
+        return str(value)
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        return bool(self._typed(key, bool, default))
+
+    def flag(self, key: str) -> bool | None:
+        value = self._typed(key, bool, None)
+        return None if value is None else bool(value)
+
+    def integer(self, key: str, default: int, low: int) -> int:
+        value = int(self._typed(key, int, default))
+        if value < low:
+            raise self.error(key, f"must be at least {low}, got {value}")
+        return value
+
+    def number(self, key: str, default: float) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise self.error(key, f"expected a number above 0, got {_q(value)}")
+        return float(value)
+
+    def strings(self, key: str, default: Sequence[str] | None = None) -> list[str]:
+        value = self._typed(key, list, default)
+        for position, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                message = f"expected a non-empty string, got {_q(item)}"
+                raise self.error(f"{key}[{position}]", message)
+        if len(set(value)) != len(value):
+            raise self.error(key, "lists a value twice")
+        return list(value)
+
+    def folded(self, key: str) -> frozenset[str] | None:
+        if key not in self.data:
+            return None
+        values = self.strings(key)
+        if not values:
+            raise self.error(key, "an empty list matches nothing: remove the key to match any")
+        return frozenset(value.strip().casefold() for value in values)
+
+    def enums(self, key: str, enum: type[E]) -> frozenset[E] | None:
+        if key not in self.data:
+            return None
+        values = self.strings(key)
+        if not values:
+            raise self.error(key, "an empty list matches nothing: remove the key to match any")
+        return frozenset(self._member(key, value, enum) for value in values)
+
+    def enum(self, key: str, enum: type[E]) -> E:
+        return self._member(key, self.string(key), enum)
+
+    def _member(self, key: str, value: str, enum: type[E]) -> E:
+        try:
+            return enum(value)
+        except ValueError:
+            expected = ", ".join(member.value for member in enum)
+            raise self.error(key, f"unknown value {_q(value)} (expected {expected})") from None
+
+    def table(self, key: str) -> _Table:
+        allowed = _TABLE_KEYS[key]
+        return _Table(self.source, self.context, f"{self.path}{key}.", self.get(key, {}), allowed)
+
+    def table_list(self, key: str) -> list[_Table]:
+        items = self._typed(key, list, [])
+        return [
+            _Table(self.source, self.context, f"{self.path}{key}[{n}].", item, _TOUCH_KEYS)
+            for n, item in enumerate(items)
+        ]

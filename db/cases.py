@@ -1,0 +1,272 @@
+"""Cases, teams, agents and delivery keys. Functions take the session first and never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.cases import ClosedCase, Event
+from db.models import Agent, AgentLink, AuditEntry, Case, FollowUp, InboundDelivery, Team
+
+OPEN_STATES = ("planned", "claimed", "sent", "snoozed", "triage")
+"""Follow-up states that a reopen cancels: nothing in them has been recorded yet."""
+
+
+class Change(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    NEW_CYCLE = "new_cycle"
+    REOPENED = "reopened"
+    REOPEN_DUPLICATE = "reopen_duplicate"
+    REOPEN_UNKNOWN = "reopen_unknown"
+
+
+@dataclass(frozen=True)
+class Upserted:
+    case: Case | None
+    change: Change
+    cancelled: list[FollowUp]
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def record_delivery(
+    session: Session, source: str, key: str, now: datetime, result: str = "accepted"
+) -> bool:
+    """Remember a delivery key; False when it was seen before (a duplicate delivery)."""
+    statement = (
+        _insert(session, InboundDelivery)
+        .values(source=source, key=key[:300], result=result, received_at=now)
+        .on_conflict_do_nothing(index_elements=["source", "key"])
+    )
+    return bool(session.execute(statement).rowcount)
+
+
+def delivery_seen(session: Session, source: str, key: str) -> bool:
+    found = session.scalar(
+        select(InboundDelivery.id).where(
+            InboundDelivery.source == source, InboundDelivery.key == key[:300]
+        )
+    )
+    return found is not None
+
+
+def team_for(session: Session, slug: str | None, defaults: dict[str, Any], now: datetime) -> Team:
+    """The team named `slug` (default team when None), created with `defaults` on first sight."""
+    slug = (slug or "default").strip().lower()[:80] or "default"
+    statement = (
+        _insert(session, Team)
+        .values(
+            slug=slug,
+            name=defaults.get("name", slug),
+            created_at=now,
+            **{k: v for k, v in defaults.items() if k != "name"},
+        )
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
+    session.execute(statement)
+    team = session.scalar(select(Team).where(Team.slug == slug))
+    assert team is not None
+    return team
+
+
+def agent_by_slack_id(
+    session: Session, slack_user_id: str, now: datetime, team_id: int | None = None
+) -> Agent:
+    """The agent with this Slack id, created (time zone unknown yet) on first sight."""
+    statement = (
+        _insert(session, Agent)
+        .values(slack_user_id=slack_user_id, team_id=team_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["slack_user_id"])
+    )
+    session.execute(statement)
+    agent = session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
+    assert agent is not None
+    if agent.team_id is None and team_id is not None:
+        agent.team_id = team_id
+    return agent
+
+
+def agent_by_email(session: Session, email: str) -> Agent | None:
+    return session.scalar(select(Agent).where(Agent.email == email.strip().lower()).limit(1))
+
+
+def agent_by_link(session: Session, source: str, external_agent_id: str) -> Agent | None:
+    return session.scalar(
+        select(Agent)
+        .join(AgentLink, AgentLink.agent_id == Agent.id)
+        .where(AgentLink.source == source, AgentLink.external_agent_id == external_agent_id)
+    )
+
+
+def link_agent(
+    session: Session, source: str, external_agent_id: str, agent: Agent, now: datetime
+) -> None:
+    """Map a helpdesk's agent id to `agent` (replacing an earlier mapping)."""
+    existing = session.scalar(
+        select(AgentLink).where(
+            AgentLink.source == source, AgentLink.external_agent_id == external_agent_id
+        )
+    )
+    if existing is None:
+        session.add(
+            AgentLink(
+                source=source,
+                external_agent_id=external_agent_id,
+                agent_id=agent.id,
+                created_at=now,
+            )
+        )
+    else:
+        existing.agent_id = agent.id
+
+
+def _case_values(closed: ClosedCase) -> dict[str, Any]:
+    return {
+        "subject": closed.subject,
+        "resolution": closed.resolution,
+        "customer_name": closed.customer_name,
+        "customer_email": closed.customer_email,
+        "company": closed.company,
+        "channel": closed.channel.value,
+        "severity": closed.severity.value,
+        "kind": closed.kind.value,
+        "b2b": closed.b2b,
+        "senior_involved": closed.senior_involved,
+        "owner_email": closed.owner_email.lower() if closed.owner_email else None,
+        "owner_external_id": closed.owner_external_id,
+        "account_manager_email": (
+            closed.account_manager_email.lower() if closed.account_manager_email else None
+        ),
+        "tags": list(closed.tags),
+        "url": closed.url,
+        "closed_at": closed.closed_at,
+    }
+
+
+def cancel_open_followups(session: Session, case: Case, now: datetime) -> list[FollowUp]:
+    """Cancel what is still open for the case's current cycle; return them (DMs to update)."""
+    followups = list(
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.case_id == case.id, FollowUp.state.in_(OPEN_STATES))
+            .with_for_update()
+        )
+    )
+    for followup in followups:
+        followup.state = "cancelled"
+        followup.updated_at = now
+        followup.version += 1
+        followup.lease_until = None
+    return followups
+
+
+def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime) -> Upserted:
+    """Store a closed or reopened case idempotently on (source, external id).
+
+    The same close twice is a duplicate; a close later than the stored one (after a reopen, or
+    a helpdesk closing again) starts a new resolution cycle; a reopen cancels open follow-ups.
+    """
+    if closed.event is Event.CLOSED:
+        inserted = session.execute(
+            _insert(session, Case)
+            .values(
+                source=closed.source,
+                external_id=closed.external_id,
+                cycle=1,
+                status="closed",
+                team_id=team.id,
+                created_at=now,
+                updated_at=now,
+                **_case_values(closed),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        ).rowcount
+    case = session.scalar(
+        select(Case)
+        .where(Case.source == closed.source, Case.external_id == closed.external_id)
+        .with_for_update()
+    )
+    if closed.event is Event.REOPENED:
+        if case is None:
+            return Upserted(None, Change.REOPEN_UNKNOWN, [])
+        if case.status == "reopened" and case.reopened_at and case.reopened_at >= closed.closed_at:
+            return Upserted(case, Change.REOPEN_DUPLICATE, [])
+        if case.status == "closed" and closed.closed_at < case.closed_at:
+            # A reopen from before the latest close arrived late: the case is closed again.
+            return Upserted(case, Change.REOPEN_DUPLICATE, [])
+        case.status = "reopened"
+        case.reopened_at = closed.closed_at
+        case.updated_at = now
+        cancelled = cancel_open_followups(session, case, now)
+        return Upserted(case, Change.REOPENED, cancelled)
+    assert case is not None
+    if inserted:
+        return Upserted(case, Change.NEW, [])
+    if case.status == "closed" and closed.closed_at <= case.closed_at:
+        return Upserted(case, Change.DUPLICATE, [])
+    if case.status == "reopened" and case.reopened_at and closed.closed_at < case.reopened_at:
+        return Upserted(case, Change.DUPLICATE, [])
+    cancelled = cancel_open_followups(session, case, now) if case.status == "closed" else []
+    for name, value in _case_values(closed).items():
+        setattr(case, name, value)
+    case.cycle += 1
+    case.status = "closed"
+    case.team_id = team.id
+    case.updated_at = now
+    return Upserted(case, Change.NEW_CYCLE, cancelled)
+
+
+def find_case(session: Session, reference: str) -> Case | None:
+    """A case by `<source>:<external id>`, or by external id alone when that is unambiguous."""
+    if ":" in reference:
+        source, external_id = reference.split(":", 1)
+        found = session.scalar(
+            select(Case).where(Case.source == source, Case.external_id == external_id)
+        )
+        if found is not None:
+            return found
+    matches = list(session.scalars(select(Case).where(Case.external_id == reference).limit(2)))
+    return matches[0] if len(matches) == 1 else None
+
+
+def audit(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    surface: str,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry to the audit log."""
+    session.add(
+        AuditEntry(
+            at=at,
+            actor=actor,
+            surface=surface,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            detail=detail or {},
+        )
+    )
+
+
+def bump(session: Session, followup_ids: list[int], now: datetime) -> None:
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.id.in_(followup_ids))
+        .values(version=FollowUp.version + 1, updated_at=now)
+    )

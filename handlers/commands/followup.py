@@ -1,0 +1,25 @@
+"""`/followup <subcommand>`: parse, ack within Slack's 3 seconds, reply ephemerally."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands import run_command
+from slack_bolt import Ack, Respond
+
+from bot.deps import Deps
+
+
+def handle_followup_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, client: Any
+) -> None:
+    ack()
+    reply = run_command(
+        deps,
+        user_id=command["user_id"],
+        channel_id=command.get("channel_id", ""),
+        text=command.get("text", ""),
+        trigger_id=command.get("trigger_id"),
+    )
+    if reply is not None:
+        respond(text=reply.text, blocks=reply.blocks_as_dicts(), response_type="ephemeral")

@@ -1,0 +1,143 @@
+"""`front`: a conversation archived (closed) or reopened.
+
+Facts (Front developer docs "Application webhooks", "Rule webhooks", "Events" reference;
+community answer on the signing key; event fixtures in zulip/zulip's Front integration):
+- Application webhooks: `X-Front-Signature` = base64(HMAC-SHA256(app secret,
+  `<X-Front-Request-Timestamp>:<raw body>`)), the timestamp in milliseconds (Front advises
+  refusing after 5 minutes). Saving the webhook sends `{"type": "sync", ...}` with an
+  `X-Front-Challenge` header whose value must be echoed back.
+- Rule webhooks: `X-Front-Signature` = base64(HMAC-SHA1(API secret, raw body)), no timestamp.
+- Event: `id` ("evt_..."), `type` ("archive", "reopen", "assign", ...), `emitted_at` (seconds,
+  float), `source` (`_meta.type` teammate/rule, `data`), `target`, `conversation` (`id`,
+  `subject`, `status`, `assignee` with `id`/`email`/`first_name`/`last_name`, `recipient.handle`,
+  `tags[].name`, `last_message.type`). Application webhooks name types differently
+  ("conversation_archived") and may wrap the event in `payload`; both are read.
+"""
+
+from __future__ import annotations
+
+from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event
+
+from .base import (
+    WebhookConfig,
+    WebhookRequest,
+    WebhookResult,
+    bad,
+    check_content_type,
+    check_fresh,
+    clip,
+    dig,
+    email,
+    epoch_header,
+    full_name,
+    hmac_b64,
+    ident,
+    lookup,
+    make_case,
+    parse_object,
+    parse_time,
+    require_header,
+    required_ident,
+    same,
+    secret_for,
+    tag_list,
+    text,
+    unauthorized,
+)
+
+SIGNATURE_HEADER = "X-Front-Signature"
+TIMESTAMP_HEADER = "X-Front-Request-Timestamp"
+CHALLENGE_HEADER = "X-Front-Challenge"
+TYPES = {
+    "archive": Event.CLOSED,
+    "conversation_archived": Event.CLOSED,
+    "reopen": Event.REOPENED,
+    "conversation_reopened": Event.REOPENED,
+}
+CHANNELS = {
+    "email": Channel.EMAIL,
+    "call": Channel.PHONE,
+    "phone": Channel.PHONE,
+    "intercom": Channel.CHAT,
+    "chat": Channel.CHAT,
+    "whatsapp": Channel.CHAT,
+    "facebook": Channel.SOCIAL,
+    "tweet": Channel.SOCIAL,
+    "twitter": Channel.SOCIAL,
+    "instagram": Channel.SOCIAL,
+    "sms": Channel.OTHER,
+    "form": Channel.WEB,
+}
+
+
+class FrontAdapter:
+    source = "front"
+
+    def verify(self, request: WebhookRequest, config: WebhookConfig) -> None:
+        secret = secret_for(request, config)
+        if secret is None:
+            return
+        given = require_header(request, SIGNATURE_HEADER)
+        if request.header(TIMESTAMP_HEADER) is not None:
+            moment = epoch_header(request, TIMESTAMP_HEADER, millis=True)
+            check_fresh(moment, request, config, TIMESTAMP_HEADER)
+            message = f"{request.header(TIMESTAMP_HEADER)}:".encode() + request.body
+            expected = hmac_b64(secret, message, "sha256")
+        else:
+            expected = hmac_b64(secret, request.body, "sha1")
+        if not same(given, expected):
+            raise unauthorized(f"{SIGNATURE_HEADER} does not match the body")
+
+    def parse(self, request: WebhookRequest, config: WebhookConfig) -> WebhookResult:
+        check_content_type(request)
+        data = parse_object(request.body)
+        outer = text(data.get("type"), "type")
+        if outer == "sync":
+            return WebhookResult(
+                ignored=["Front webhook validation (sync)"],
+                challenge=request.header(CHALLENGE_HEADER),
+            )
+        event_data = data.get("payload") if isinstance(data.get("payload"), dict) else data
+        kind = text(event_data.get("type"), "type") or outer
+        if kind is None:
+            raise bad("type", "is required")
+        delivery = ident(event_data.get("id"), "id")
+        event = TYPES.get(kind)
+        if event is None:
+            return WebhookResult(
+                ignored=[f"Front event {kind} is not an archive"], delivery_id=delivery
+            )
+        conversation = event_data.get("conversation")
+        if not isinstance(conversation, dict):
+            raise bad("conversation", "is required")
+        subject = text(conversation.get("subject"), "conversation.subject")
+        if event is Event.CLOSED and subject is None:
+            raise bad("conversation.subject", "is required")
+        person = (
+            conversation.get("assignee") if isinstance(conversation.get("assignee"), dict) else {}
+        )
+        if not person and dig(event_data, "source", "_meta", "type") == "teammate":
+            person = dig(event_data, "source", "data") or {}
+        owner_email = email(person.get("email"), "conversation.assignee.email")
+        owner_id = ident(person.get("id"), "conversation.assignee.id")
+        if event is Event.CLOSED and owner_email is None and owner_id is None:
+            raise bad("conversation.assignee", "is required (unassigned, archived by a rule)")
+        recipient = (
+            conversation.get("recipient") if isinstance(conversation.get("recipient"), dict) else {}
+        )
+        message_type = text(dig(conversation, "last_message", "type"), "last_message.type")
+        case = make_case(
+            source=self.source,
+            external_id=required_ident(conversation.get("id"), "conversation.id"),
+            subject=clip(subject, MAX_SUBJECT) or "",
+            closed_at=parse_time(event_data.get("emitted_at"), "emitted_at") or request.received_at,
+            owner_email=owner_email,
+            owner_external_id=owner_id,
+            customer_name=clip(full_name(recipient.get("name")), MAX_SHORT),
+            customer_email=email(recipient.get("handle"), "conversation.recipient.handle"),
+            channel=lookup(CHANNELS, message_type, Channel.EMAIL),
+            tags=tag_list(conversation.get("tags"), "conversation.tags", key="name"),
+            event=event,
+            delivery_id=delivery,
+        )
+        return WebhookResult(cases=[case], delivery_id=delivery)

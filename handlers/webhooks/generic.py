@@ -1,0 +1,150 @@
+"""`generic`: our own documented JSON for any helpdesk or script (DESIGN.md, "Webhooks").
+
+Signing is ours too: `X-Followup-Timestamp: <unix seconds>` and
+`X-Followup-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, refused when the
+timestamp is more than five minutes away from the time the request arrived.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from bot.cases import Channel, Event, Kind, Severity
+
+from .base import (
+    WebhookConfig,
+    WebhookRequest,
+    WebhookResult,
+    bad,
+    check_content_type,
+    check_fresh,
+    epoch_header,
+    hmac_hex,
+    make_case,
+    parse_object,
+    parse_time,
+    require_header,
+    same,
+    secret_for,
+    unauthorized,
+)
+
+TIMESTAMP_HEADER = "X-Followup-Timestamp"
+SIGNATURE_HEADER = "X-Followup-Signature"
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_OPTIONAL_TEXT = ("resolution", "customer_name", "company", "team")
+
+
+def sign_generic(secret: str, body: bytes, timestamp: int | datetime) -> dict[str, str]:
+    """Headers that sign `body` for the generic endpoint (tests, the demo, benchmarks)."""
+    seconds = int(timestamp.timestamp()) if isinstance(timestamp, datetime) else int(timestamp)
+    message = f"{seconds}.".encode() + body
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(seconds),
+        SIGNATURE_HEADER: f"sha256={hmac_hex(secret, message, 'sha256')}",
+    }
+
+
+def _string(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad(name, "must be a string")
+    return value.strip() or None
+
+
+def _choice(data: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = _string(data, name)
+    if value is None:
+        return default
+    try:
+        return kind(value.lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise bad(name, f"unknown value {value!r} (one of: {allowed})") from None
+
+
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise bad(name, "must be true or false")
+    return value
+
+
+def _email(data: dict[str, Any], name: str) -> str | None:
+    value = _string(data, name)
+    if value is not None and (value.count("@") != 1 or any(c.isspace() for c in value)):
+        raise bad(name, f"is not an email address: {value[:80]!r}")
+    return value
+
+
+class GenericAdapter:
+    source = "generic"
+
+    def verify(self, request: WebhookRequest, config: WebhookConfig) -> None:
+        secret = secret_for(request, config)
+        if secret is None:
+            return
+        moment = epoch_header(request, TIMESTAMP_HEADER, millis=False)
+        given = require_header(request, SIGNATURE_HEADER)
+        check_fresh(moment, request, config, TIMESTAMP_HEADER)
+        timestamp = require_header(request, TIMESTAMP_HEADER)
+        expected = f"sha256={hmac_hex(secret, f'{timestamp}.'.encode() + request.body, 'sha256')}"
+        if not same(given, expected):
+            raise unauthorized(f"{SIGNATURE_HEADER} does not match the body")
+
+    def parse(self, request: WebhookRequest, config: WebhookConfig) -> WebhookResult:
+        check_content_type(request)
+        data = parse_object(request.body)
+        event = _choice(data, "event", Event, Event.CLOSED)
+        case_id = data.get("case_id")
+        if isinstance(case_id, bool) or not isinstance(case_id, str | int):
+            raise bad("case_id", "is required (a string)")
+        subject = data.get("subject", "" if event is Event.REOPENED else None)
+        if not isinstance(subject, str):
+            raise bad("subject", "is required (a string)")
+        closed_at = data.get("closed_at")
+        if not isinstance(closed_at, str):
+            raise bad("closed_at", "is required (ISO 8601 with an offset)")
+        owner_email = _email(data, "owner_email")
+        owner_slack_id = _string(data, "owner_slack_id")
+        if owner_slack_id is not None and not _SLACK_USER.match(owner_slack_id):
+            raise bad("owner_slack_id", f"is not a Slack user id: {owner_slack_id[:40]!r}")
+        tags = data.get("tags", [])
+        if tags is None:
+            tags = []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise bad("tags", "must be a list of strings")
+        url = _string(data, "url")
+        if url is not None and not url.lower().startswith(("https://", "http://")):
+            raise bad("url", "must be an http(s) URL")
+        optional = {name: _string(data, name) for name in _OPTIONAL_TEXT}
+        case = make_case(
+            source=self.source,
+            external_id=str(case_id).strip(),
+            subject=subject.strip(),
+            closed_at=parse_time(closed_at.strip(), "closed_at", required=True),
+            owner_email=owner_email,
+            owner_slack_id=owner_slack_id,
+            customer_email=_email(data, "customer_email"),
+            account_manager_email=_email(data, "account_manager_email"),
+            channel=_choice(data, "channel", Channel, Channel.EMAIL),
+            severity=_choice(data, "severity", Severity, Severity.NORMAL),
+            kind=_choice(data, "kind", Kind, Kind.REQUEST),
+            b2b=_flag(data, "b2b"),
+            senior_involved=_flag(data, "senior_involved"),
+            tags=tuple(t.strip() for t in tags if t.strip()),
+            url=url,
+            event=event,
+            **optional,
+        )
+        if event is Event.CLOSED and not (owner_email or owner_slack_id):
+            raise bad("owner_email", "an owner_email or owner_slack_id is required")
+        return WebhookResult(cases=[case])

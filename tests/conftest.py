@@ -1,0 +1,147 @@
+"""Shared fixtures: a real SQLite file, a real PostgreSQL database, the Slack sandbox, a bot."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.sandbox import SlackDriver, SlackSandbox
+
+SIGNING_SECRET = "sandbox-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-sandbox"
+PG_ADMIN_URL = os.environ.get(
+    "FOLLOWUP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'followup.db'}"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> str:
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_URL}; CI must run these tests")
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(pg_admin: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"followup_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg_admin.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs on a SQLite file and on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SlackSandbox]:
+    with SlackSandbox(bot_token=BOT_TOKEN) as box:
+        yield box
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # A Friday, 10:00 UTC: the acceptance scenario of the policy issue starts here.
+    return ManualClock(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+
+
+def bot_env(database_url: str, sandbox: SlackSandbox, **extra: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": sandbox.api_url,
+        "DATABASE_URL": database_url,
+        "PORT": "0",
+        "HOST": "127.0.0.1",
+        "WEBHOOK_SECRET_GENERIC": "generic-webhook-secret",
+        "ESCALATION_CHANNEL": "C0ESCALATE",
+        "TRIAGE_CHANNEL": "C0TRIAGE",
+        "DIGEST_CHANNEL": "C0DIGEST",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class BotUnderTest:
+    """A running bot (HTTP mode, no scheduler) wired to the sandbox, and its driver."""
+
+    running: object
+    deps: object
+    driver: SlackDriver
+    sandbox: SlackSandbox
+    clock: ManualClock
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.running.http.port}"  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Iterator[BotUnderTest]:
+    yield from _start_bot(sqlite_url, sandbox, clock)
+
+
+def _start_bot(
+    database_url: str, sandbox: SlackSandbox, clock: ManualClock, **extra: str
+) -> Iterator[BotUnderTest]:
+    from bot.runtime import build_deps, ensure_schema, start
+    from db import migrate
+
+    sandbox.add_user("U0AGENT", name="ada", real_name="Ada Lovelace", email="ada@example.com",
+                     tz="Europe/London")
+    sandbox.add_user("U0LEAD", name="grace", real_name="Grace Hopper", email="grace@example.com",
+                     tz="America/New_York")
+    sandbox.add_user("U0OTHER", name="linus", real_name="Linus T", email="linus@example.com",
+                     tz="Asia/Tokyo")
+    for channel in ("C0ESCALATE", "C0TRIAGE", "C0DIGEST"):
+        sandbox.add_channel(channel, channel.lower().removeprefix("c0"))
+    settings = Settings.from_env(bot_env(database_url, sandbox, **extra))
+    migrate.upgrade(settings.database_url)
+    deps = build_deps(settings, clock)
+    ensure_schema(deps)
+    running = start(deps, with_scheduler=False)
+    driver = SlackDriver(
+        f"http://127.0.0.1:{running.http.port}/slack/events", SIGNING_SECRET, sandbox
+    )
+    try:
+        yield BotUnderTest(running, deps, driver, sandbox, clock)
+    finally:
+        running.stop()

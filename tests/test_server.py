@@ -1,0 +1,80 @@
+"""The bot in HTTP mode over real HTTP: Slack requests, signatures, health."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+
+
+def wait_for(predicate: Any, timeout: float = 3.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    return predicate()
+
+
+def get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_help_is_acked_within_3_seconds_and_the_reply_arrives_through_the_sandbox(
+    bot: Any,
+) -> None:
+    started = time.monotonic()
+    response = bot.driver.command("U0AGENT", "help")
+    assert response.status == 200
+    assert time.monotonic() - started < 3
+    replies = wait_for(lambda: bot.sandbox.responses)
+    assert replies, "the help reply never reached the response_url"
+    reply = replies[-1]
+    assert reply.body["response_type"] == "ephemeral"
+    assert "/followup due" in reply.body["text"]
+
+
+def test_an_unknown_subcommand_gets_a_helpful_reply(bot: Any) -> None:
+    bot.driver.command("U0AGENT", "<!channel> now")
+    reply = wait_for(lambda: bot.sandbox.responses)[-1]
+    assert "`/followup &lt;!channel&gt;`" in reply.body["text"]
+    assert "/followup help" in reply.body["text"]
+
+
+def test_unsigned_wrongly_signed_and_stale_requests_are_refused(bot: Any) -> None:
+    assert bot.driver.command("U0AGENT", "help", unsigned=True).status == 401
+    assert bot.driver.command("U0AGENT", "help", signature="v0=" + "0" * 64).status == 401
+    stale = int(time.time()) - 6 * 60
+    assert bot.driver.command("U0AGENT", "help", timestamp=stale).status == 401
+    time.sleep(0.2)
+    assert bot.sandbox.responses == []
+
+
+def test_healthz_is_200_when_the_database_answers(bot: Any) -> None:
+    status, body = get(f"{bot.url}/healthz")
+    assert status == 200
+    assert body == {"status": "ok", "database": "ok", "mode": "http"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(bot: Any) -> None:
+    from sqlalchemy import create_engine
+
+    deps: Any = bot.deps
+    deps.engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    status, body = get(f"{bot.url}/healthz")
+    assert status == 503
+    assert body["database"] == "unreachable"
+
+
+def test_unknown_paths_are_404(bot: Any) -> None:
+    status, _ = get(f"{bot.url}/nothing-here")
+    assert status == 404
