@@ -45,7 +45,8 @@ _DRAFT_CHUNK: Final = 2800
 _MAX_DRAFT_SECTIONS: Final = 8
 _REST_LINES: Final = 15
 
-FINISHED_STATES: Final = frozenset({"done", "skipped", "escalated", "cancelled", "missed"})
+OPEN_STATES: Final = frozenset({"due", "overdue", "snoozed", "planned", "claimed", "sent"})
+"""States that still need the agent; any other state is finished and shows no buttons."""
 
 _HEADLINES: Final = {
     "due": "Follow-up due",
@@ -56,6 +57,7 @@ _HEADLINES: Final = {
     "escalated": "Escalated: not resolved for the customer",
     "cancelled": "Follow-up cancelled",
     "missed": "Follow-up missed",
+    "failed": "Follow-up not delivered",
 }
 _DRAFT_LABELS: Final = {
     "email": "Draft email",
@@ -133,7 +135,7 @@ def resolved_message(item: NudgeItem, outcome_text: str, now: datetime) -> Messa
         text=MarkdownTextObject(text=_outcome_text(item, outcome_text, now)),
     )
     fallback = _fallback_one(item, f"{_headline(item.state)}: {outcome_text}")
-    if item.state not in FINISHED_STATES:
+    if item.state in OPEN_STATES:
         # Snoozed (or back to due): still open, so the draft and the buttons stay.
         single = _single(item, now)
         return Message(text=fallback, blocks=[*single.blocks[:2], recorded, *single.blocks[2:]])

@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="start the bot: Slack (Socket Mode or HTTP), webhooks, scheduler")
 
+    sandbox = sub.add_parser(
+        "sandbox", help="try the bot with no Slack account: local Slack sandbox, SQLite, a case"
+    )
+    sandbox.add_argument("--serve", action="store_true", help="keep running after the tour")
+
     dispatch = sub.add_parser("dispatch", help="run one dispatch pass and exit")
     dispatch.add_argument("--now", help="pretend it is this ISO 8601 instant (e.g. for tests)")
 
@@ -61,6 +66,10 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sandbox":
+        from bot.tryout import run_sandbox
+
+        return run_sandbox(serve=args.serve)
     try:
         offline = args.command in ("db", "templates") or (
             args.command == "policy" and args.policy_command == "check"

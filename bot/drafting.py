@@ -144,7 +144,9 @@ def draft_template_name(channel: str, kind: str) -> str:
 class Renderer:
     """The Jinja2 environment for all bot prose: team overrides first, then the shipped files."""
 
-    def __init__(self, overrides_dir: Path | None = None) -> None:
+    def __init__(self, overrides_dir: Path | None = None, *, strict_none: bool = False) -> None:
+        """`strict_none` makes printing a missing value (None) an error instead of a blank;
+        `check_templates` uses it so such a template is reported at start-up."""
         self.overrides_dir = overrides_dir
         loaders: list[jinja2.BaseLoader] = []
         if overrides_dir is not None:
@@ -154,7 +156,7 @@ class Renderer:
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
-            finalize=escape,
+            finalize=_escape_strict if strict_none else escape,
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -330,6 +332,7 @@ def check_templates(
     change with the case; other templates are compiled, and rendered with `samples[prefix]`
     (variables for templates whose name starts with `prefix`) when the caller provides some.
     """
+    renderer = Renderer(renderer.overrides_dir, strict_none=True)
     problems: list[TemplateProblem] = []
     for name in renderer.template_names():
         try:
@@ -430,6 +433,14 @@ SAMPLE_CASES: Final = (
         agent_name="Lee",
     ),
 )
+
+
+def _escape_strict(value: object) -> str:
+    if value is None:
+        raise jinja2.UndefinedError(
+            "prints a value this case does not have (None): wrap it in {% if %} or use `or`"
+        )
+    return escape(value)
 
 
 def _clean(value: str | None) -> str | None:

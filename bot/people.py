@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -16,6 +17,17 @@ log = logging.getLogger("followup.people")
 
 PROFILE_TTL = timedelta(hours=24)
 """How long a cached Slack time zone is trusted (people travel; DST is zoneinfo's job)."""
+
+
+def _name_of(user: dict[str, Any]) -> str | None:
+    """The name a customer should see under a draft: the real name before the handle."""
+    profile = user.get("profile") or {}
+    return (
+        profile.get("real_name")
+        or user.get("real_name")
+        or profile.get("display_name")
+        or user.get("name")
+    )
 
 
 def ensure_profile(deps: Deps, agent_id: int) -> Agent:

@@ -125,12 +125,19 @@ def _start_bot(
     from bot.runtime import build_deps, ensure_schema, start
     from db import migrate
 
-    sandbox.add_user("U0AGENT", name="ada", real_name="Ada Lovelace", email="ada@example.com",
-                     tz="Europe/London")
-    sandbox.add_user("U0LEAD", name="grace", real_name="Grace Hopper", email="grace@example.com",
-                     tz="America/New_York")
-    sandbox.add_user("U0OTHER", name="linus", real_name="Linus T", email="linus@example.com",
-                     tz="Asia/Tokyo")
+    sandbox.add_user(
+        "U0AGENT", name="ada", real_name="Ada Lovelace", email="ada@example.com", tz="Europe/London"
+    )
+    sandbox.add_user(
+        "U0LEAD",
+        name="grace",
+        real_name="Grace Hopper",
+        email="grace@example.com",
+        tz="America/New_York",
+    )
+    sandbox.add_user(
+        "U0OTHER", name="linus", real_name="Linus T", email="linus@example.com", tz="Asia/Tokyo"
+    )
     for channel in ("C0ESCALATE", "C0TRIAGE", "C0DIGEST"):
         sandbox.add_channel(channel, channel.lower().removeprefix("c0"))
     settings = Settings.from_env(bot_env(database_url, sandbox, **extra))
@@ -145,3 +152,11 @@ def _start_bot(
         yield BotUnderTest(running, deps, driver, sandbox, clock)
     finally:
         running.stop()
+
+
+@pytest.fixture
+def bot_on_each_db(
+    database_url: str, sandbox: SlackSandbox, clock: ManualClock
+) -> Iterator[BotUnderTest]:
+    """The bot on a SQLite file, then on PostgreSQL."""
+    yield from _start_bot(database_url, sandbox, clock)

@@ -9,8 +9,6 @@ import urllib.request
 from typing import Any
 
 
-
-
 def wait_for(predicate: Any, timeout: float = 3.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -208,7 +208,7 @@ def _option(element: dict[str, Any], value: Any) -> dict[str, Any] | None:
         return None
     if isinstance(value, dict):
         return copy.deepcopy(value)
-    options = list(element.get("options") or [])
+    options: list[dict[str, Any]] = list(element.get("options") or [])
     for group in element.get("option_groups") or []:
         options += group.get("options") or []
     for option in options:

@@ -286,11 +286,10 @@ class SlackSandbox(SandboxQueries):
                 return Answer(200, {"ok": False, "error": "invalid_json"})
             return self.call(route.removeprefix("/api/"), args, _bearer(headers))
         if route.startswith("/upload/v1/") and verb == "POST":
+            content = upload_bytes(headers, body)
             with self._lock:
-                found = receive_upload(
-                    self._ws, route.rsplit("/", 1)[1], upload_bytes(headers, body)
-                )
-            return Answer(200, f"OK - {len(body)}") if found else Answer(404, "Not Found")
+                found = receive_upload(self._ws, route.rsplit("/", 1)[1], content)
+            return Answer(200, f"OK - {len(content)}") if found else Answer(404, "Not Found")
         if route.startswith("/response/") and verb == "POST":
             return self._respond(route.rsplit("/", 1)[1], body)
         return Answer(404, "Not Found")
@@ -338,7 +337,8 @@ class SlackSandbox(SandboxQueries):
             return Answer(200, {"ok": False, "error": auth_error})
         with self._lock:
             try:
-                return Answer(200, handler(self._ws, args))
+                # Copy while locked: the body is serialised after the lock is released.
+                return Answer(200, copy.deepcopy(handler(self._ws, args)))
             except ApiError as error:
                 return Answer(200, error.body())
 
@@ -367,4 +367,6 @@ class SlackSandbox(SandboxQueries):
 
 def _bearer(headers: Message) -> str | None:
     value = headers.get("Authorization") or ""
-    return value[7:].strip() or None if value.lower().startswith("bearer ") else None
+    if not value.lower().startswith("bearer "):
+        return None
+    return value[len("bearer ") :].strip() or None

@@ -12,7 +12,7 @@ import hmac
 import html
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -315,6 +315,11 @@ def dig(data: Any, *path: str | int) -> Any:
     return data
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """The value when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def text(value: Any, name: str) -> str | None:
     """A string field: None when absent, empty or an unrendered placeholder; numbers allowed."""
     if value is None or isinstance(value, bool):
@@ -441,9 +446,6 @@ def lookup(table: Mapping[str, Any], value: str | None, default: Any = None) -> 
         if key in lowered:
             return result
     return default
-
-
-Reader = Callable[[WebhookRequest], dict[str, Any]]
 
 
 def priority_of(value: str | None) -> Severity:

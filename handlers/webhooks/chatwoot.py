@@ -35,6 +35,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_object,
     parse_time,
     priority_of,
@@ -127,14 +128,12 @@ class ChatwootAdapter:
         subject = subject or _first_message(data)
         if event is Event.CLOSED and subject is None:
             raise bad("messages", "are required (the conversation has no text for a subject)")
-        assignee = dig(data, "meta", "assignee")
-        assignee = assignee if isinstance(assignee, dict) else {}
+        assignee = obj(dig(data, "meta", "assignee"))
         owner_email = email(assignee.get("email"), "meta.assignee.email")
         owner_id = ident(assignee.get("id"), "meta.assignee.id")
         if event is Event.CLOSED and owner_email is None and owner_id is None:
             raise bad("meta.assignee", "is required (the conversation is unassigned)")
-        sender = dig(data, "meta", "sender")
-        sender = sender if isinstance(sender, dict) else {}
+        sender = obj(dig(data, "meta", "sender"))
         case = make_case(
             source=self.source,
             external_id=required_ident(data.get("id"), "id"),

@@ -34,6 +34,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_object,
     parse_time,
     require_header,
@@ -97,7 +98,7 @@ class FrontAdapter:
                 ignored=["Front webhook validation (sync)"],
                 challenge=request.header(CHALLENGE_HEADER),
             )
-        event_data = data.get("payload") if isinstance(data.get("payload"), dict) else data
+        event_data = obj(data.get("payload")) or data
         kind = text(event_data.get("type"), "type") or outer
         if kind is None:
             raise bad("type", "is required")
@@ -113,18 +114,14 @@ class FrontAdapter:
         subject = text(conversation.get("subject"), "conversation.subject")
         if event is Event.CLOSED and subject is None:
             raise bad("conversation.subject", "is required")
-        person = (
-            conversation.get("assignee") if isinstance(conversation.get("assignee"), dict) else {}
-        )
+        person = obj(conversation.get("assignee"))
         if not person and dig(event_data, "source", "_meta", "type") == "teammate":
-            person = dig(event_data, "source", "data") or {}
+            person = obj(dig(event_data, "source", "data"))
         owner_email = email(person.get("email"), "conversation.assignee.email")
         owner_id = ident(person.get("id"), "conversation.assignee.id")
         if event is Event.CLOSED and owner_email is None and owner_id is None:
             raise bad("conversation.assignee", "is required (unassigned, archived by a rule)")
-        recipient = (
-            conversation.get("recipient") if isinstance(conversation.get("recipient"), dict) else {}
-        )
+        recipient = obj(conversation.get("recipient"))
         message_type = text(dig(conversation, "last_message", "type"), "last_message.type")
         case = make_case(
             source=self.source,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.cases import Channel, Event, Kind, Severity
@@ -58,7 +59,7 @@ def _string(data: dict[str, Any], name: str) -> str | None:
     return value.strip() or None
 
 
-def _choice(data: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+def _choice(data: dict[str, Any], name: str, kind: type[StrEnum], default: Any) -> Any:
     value = _string(data, name)
     if value is None:
         return default

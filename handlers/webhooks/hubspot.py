@@ -47,6 +47,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_json,
     parse_time,
     priority_of,
@@ -171,7 +172,7 @@ class HubSpotAdapter:
     def _workflow(
         self, request: WebhookRequest, data: dict[str, Any], config: WebhookConfig
     ) -> WebhookResult:
-        props = data.get("properties") if isinstance(data.get("properties"), dict) else data
+        props = obj(data.get("properties")) or data
 
         def prop(key: str) -> Any:
             value = props.get(key)

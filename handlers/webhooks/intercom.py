@@ -33,6 +33,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_object,
     parse_time,
     required_ident,
@@ -90,8 +91,8 @@ class IntercomAdapter:
             raise bad("data.item", "is required (the conversation)")
         conversation_id = required_ident(item.get("id"), "data.item.id")
         part = _close_part(item)
-        assignee = item.get("assignee") if isinstance(item.get("assignee"), dict) else {}
-        author = part.get("author") if isinstance(part.get("author"), dict) else {}
+        assignee = obj(item.get("assignee"))
+        author = obj(part.get("author"))
         owner_email = email(assignee.get("email"), "assignee.email")
         owner_id = ident(assignee.get("id"), "assignee.id") or ident(
             item.get("admin_assignee_id"), "admin_assignee_id"

@@ -33,6 +33,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_object,
     parse_time,
     priority_of,
@@ -103,13 +104,12 @@ class JiraAdapter:
         subject = text(fields.get("summary"), "issue.fields.summary")
         if event is Event.CLOSED and subject is None:
             raise bad("issue.fields.summary", "is required")
-        person = fields.get("assignee") if isinstance(fields.get("assignee"), dict) else None
-        person = person or (data.get("user") if isinstance(data.get("user"), dict) else {})
+        person = obj(fields.get("assignee")) or obj(data.get("user"))
         owner_email = email(person.get("emailAddress"), "assignee.emailAddress")
         owner_id = ident(person.get("accountId") or person.get("name"), "assignee.accountId")
         if event is Event.CLOSED and owner_email is None and owner_id is None:
             raise bad("issue.fields.assignee", "is required (no assignee or acting user)")
-        reporter = fields.get("reporter") if isinstance(fields.get("reporter"), dict) else {}
+        reporter = obj(fields.get("reporter"))
         case = make_case(
             source=self.source,
             external_id=required_ident(issue.get("id") or issue.get("key"), "issue.id"),

@@ -35,6 +35,7 @@ from .base import (
     ident,
     lookup,
     make_case,
+    obj,
     parse_object,
     parse_time,
     priority_of,
@@ -108,7 +109,7 @@ class ZammadAdapter:
         if event is Event.CLOSED and owner_email is None and owner_id is None:
             raise bad("ticket.owner", "is required (the ticket has no owner)")
         customer = _user(ticket.get("customer"))
-        article = data.get("article") if isinstance(data.get("article"), dict) else {}
+        article = obj(data.get("article"))
         resolution = None
         if article.get("sender") == "Agent" and not article.get("internal"):
             resolution = strip_html(text(article.get("body"), "article.body"))

@@ -333,7 +333,7 @@ def test_an_empty_list_is_refused() -> None:
 # --- after the state changed -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", ["done", "skipped", "escalated", "cancelled"])
+@pytest.mark.parametrize("state", ["done", "skipped", "escalated", "cancelled", "failed", "other"])
 def test_finished_follow_up_has_no_stale_buttons(state: str) -> None:
     message = resolved_message(item(state=state), "Customer confirmed it is resolved", NOW)
     payload = check_limits(message)

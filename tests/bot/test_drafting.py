@@ -317,8 +317,9 @@ def test_override_replaces_a_file_by_name(tmp_path: Path) -> None:
     write(
         tmp_path,
         "drafts/chat/check_in.j2",
-        "Hey {{ first_name }}! {{ agent_first_name }} at Northwind here about “{{ subject }}”."
-        " We {{ resolution }}. All good now? If not, just reply. Thanks a lot!\n",
+        "Hey {{ first_name or 'there' }}! {{ agent_first_name }} at Northwind here about"
+        " “{{ subject or 'your case' }}”.{% if resolution %} We {{ resolution }}.{% endif %}"
+        " All good now? If not, just reply. Thanks a lot!\n",
     )
     renderer = Renderer(tmp_path)
     draft = renderer.render_draft(CHAT_CASE)
@@ -421,6 +422,22 @@ def test_check_templates_renders_other_families_with_caller_samples(tmp_path: Pa
     assert check_templates(renderer) == []  # compiled only: no samples for this family
     problems = check_templates(renderer, {"digest/": [{"closed": 3, "on_time": 2}]})
     assert [str(p) for p in problems] == [f"{path} line 2: 'on_tme' is undefined"]
+
+
+def test_printing_a_missing_value_is_reported_not_left_blank(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "drafts/chat/check_in.j2",
+        "Hi {{ first_name or 'there' }}, about “{{ subject }}”.\nWhat we did: {{ resolution }}.\n",
+    )
+    renderer = Renderer(tmp_path)
+    assert (
+        "What we did: ."
+        in renderer.render_draft(dataclasses.replace(CHAT_CASE, resolution=None)).text
+    )
+    problems = [str(p) for p in check_templates(renderer)]
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path} line 1: prints a value this case does not have")
 
 
 def test_sample_cases_differ_in_every_case_fact() -> None:

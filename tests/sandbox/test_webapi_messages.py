@@ -75,6 +75,7 @@ def test_blocks_sent_as_form_json_are_decoded_in_the_record(
     assert sandbox.messages("C0TEAM")[0]["blocks"] == blocks
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
 def test_post_message_errors(client: WebClient, sandbox: SlackSandbox) -> None:
     assert slack_error(lambda: client.chat_postMessage(channel="C0NOPE", text="x"))["error"] == (
         "channel_not_found"

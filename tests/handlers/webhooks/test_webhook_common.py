@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from webhook_payloads import CLOSED, EXTRA_HEADERS
 from webhook_testkit import (
     NOW,
-    SECRET,
     SOURCES,
     accept,
     config,
@@ -165,8 +164,9 @@ def test_delivery_id_is_copied_onto_cases(source: str) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -224,4 +224,3 @@ def test_time_comes_from_the_request_not_the_clock() -> None:
     request = signed("generic", CLOSED["generic"]())
     late = WebhookRequest(**{**request.__dict__, "received_at": NOW.replace(hour=13)})
     assert refuse(late).status == 401
-    assert SECRET  # the shared secret is the one the signer used

@@ -41,7 +41,9 @@ SOURCES = (
 
 
 def encode(payload: Any) -> bytes:
-    return payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    return (
+        payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    )
 
 
 def _b64(secret: str, message: bytes, algorithm: str) -> str:

@@ -1,0 +1,83 @@
+"""`intercom`: conversation.admin.closed in the API 1.x and 2.x shapes, X-Hub-Signature sha1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from webhook_payloads import AGENT, CUSTOMER, SUBJECT, intercom_v1, intercom_v2
+from webhook_testkit import SECRET, accept, make_request, refuse, signed
+
+from bot.cases import Channel, Event, Severity
+
+
+def test_v1_close() -> None:
+    result = accept(signed("intercom", intercom_v1()))
+    case = result.cases[0]
+    assert result.delivery_id == "notif_2bc4bf3a-0064-4fb0-9e17-dc44d91bcb9b"
+    assert case.external_id == "21322009097"
+    assert case.owner_email == AGENT and case.owner_external_id == "1957471"
+    assert case.subject == "Ma facture est erronée, 请帮忙"  # chats: the opening message
+    assert case.customer_name == CUSTOMER
+    assert case.resolution == "Refunded & closed"
+    assert case.channel is Channel.CHAT
+    assert case.tags == ("vip",)
+    assert case.url and case.url.endswith("/21322009097")
+    assert case.closed_at == datetime.fromtimestamp(1741089389, UTC)
+
+
+def test_v2_close() -> None:
+    case = accept(signed("intercom", intercom_v2())).cases[0]
+    assert case.external_id == "147"
+    assert case.subject == SUBJECT
+    assert case.owner_external_id == "991267242"
+    assert case.owner_email is None  # v2 names the assignee by id only
+    assert case.channel is Channel.EMAIL
+    assert case.severity is Severity.HIGH
+    assert case.customer_email == "lukasz@example.pl"
+
+
+def test_v2_without_assignee_falls_back_to_the_closing_admin() -> None:
+    body = intercom_v2()
+    body["data"]["item"]["admin_assignee_id"] = None
+    case = accept(signed("intercom", body)).cases[0]
+    assert case.owner_email == AGENT and case.owner_external_id == "991267242"
+
+
+def test_admin_opened_is_a_reopen() -> None:
+    case = accept(signed("intercom", intercom_v1("conversation.admin.opened"))).cases[0]
+    assert case.event is Event.REOPENED
+
+
+def test_other_topics_are_ignored() -> None:
+    for topic in ("conversation.user.replied", "ping", "contact.created"):
+        result = accept(signed("intercom", intercom_v1(topic)))
+        assert result.cases == [] and topic in result.ignored[0]
+
+
+def test_missing_topic_and_item_are_400() -> None:
+    body = intercom_v1()
+    del body["topic"]
+    assert refuse(signed("intercom", body)).message.startswith("topic: ")
+    body = intercom_v1()
+    body["data"] = {}
+    assert refuse(signed("intercom", body)).message.startswith("data.item: ")
+
+
+def test_unassigned_close_without_author_is_400() -> None:
+    body = intercom_v1()
+    item = body["data"]["item"]
+    item["assignee"] = {"type": "nobody_admin"}
+    item["conversation_parts"]["conversation_parts"][0]["author"] = {"type": "bot"}
+    assert refuse(signed("intercom", body)).message.startswith("data.item.assignee: ")
+
+
+def test_signature_is_sha1_hex_of_the_body() -> None:
+    request = signed("intercom", intercom_v1())
+    digest = hmac.new(SECRET.encode(), request.body, hashlib.sha1).hexdigest()
+    assert request.headers["x-hub-signature"] == f"sha1={digest}"
+    upper = make_request("intercom", request.body, {"X-Hub-Signature": f"sha1={digest.upper()}"})
+    assert accept(upper).cases
+    wrong_algo = make_request("intercom", request.body, {"X-Hub-Signature": f"sha256={digest}"})
+    assert refuse(wrong_algo).status == 401

@@ -1,0 +1,151 @@
+"""`zendesk`: trigger bodies (our template), event webhooks and Zendesk's signature."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from webhook_payloads import AGENT, CUSTOMER, SUBJECT, zendesk_event, zendesk_trigger
+from webhook_testkit import NOW, accept, config, make_request, refuse, signed
+
+from bot.cases import Channel, Event, Kind, Severity
+from handlers.webhooks import ZENDESK_TRIGGER_BODY
+
+# Zendesk's "Verifying webhook authenticity" guide: secret, body and timestamp of its example.
+DOC_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+DOC_TIMESTAMP = "2021-07-25T10:00:00Z"
+
+
+def test_trigger_body_maps_fields() -> None:
+    result = accept(
+        signed(
+            "zendesk", zendesk_trigger(), extra={"X-Zendesk-Webhook-Invocation-Id": "8350205582"}
+        )
+    )
+    case = result.cases[0]
+    assert result.delivery_id == case.delivery_id == "8350205582"
+    assert case.external_id == "35436"
+    assert case.subject == SUBJECT
+    assert case.owner_email == AGENT
+    assert case.customer_name == CUSTOMER
+    assert case.company == "Żółć Sp. z o.o." and case.team == "Billing"
+    assert case.channel is Channel.WEB
+    assert (case.severity, case.kind) == (Severity.URGENT, Kind.INCIDENT)
+    assert case.tags == ("billing", "vip")
+    assert case.url == "https://acme.zendesk.com/agent/tickets/35436"
+    assert case.closed_at == datetime(2025, 3, 4, 11, 55, tzinfo=UTC)
+
+
+def test_template_is_json_with_real_placeholders() -> None:
+    template = json.loads(ZENDESK_TRIGGER_BODY)
+    assert template["ticket_id"] == "{{ticket.id}}"
+    assert template["subject"] == "{{ticket.title}}"
+    assert template["assignee_email"] == "{{ticket.assignee.email}}"
+
+
+def test_unrendered_placeholders_count_as_missing() -> None:
+    body = json.loads(ZENDESK_TRIGGER_BODY)
+    error = refuse(signed("zendesk", body))
+    assert (error.status, error.message.split(":")[0]) == (400, "ticket_id")
+
+
+def test_form_encoded_trigger_body_is_accepted() -> None:
+    form = urlencode(zendesk_trigger()).encode()
+    request = signed("zendesk", form, content_type="application/x-www-form-urlencoded")
+    assert accept(request).cases[0].subject == SUBJECT
+
+
+def test_reopen_trigger() -> None:
+    case = accept(signed("zendesk", zendesk_trigger(event="reopened", assignee_email=""))).cases[0]
+    assert case.event is Event.REOPENED
+
+
+@pytest.mark.parametrize(("status", "event"), [("Solved", Event.CLOSED), ("Open", Event.REOPENED)])
+def test_trigger_without_event_reads_english_status(status: str, event: Event) -> None:
+    body = {k: v for k, v in zendesk_trigger(status=status).items() if k != "event"}
+    assert accept(signed("zendesk", body)).cases[0].event is event
+
+
+def test_trigger_with_unknown_status_is_ignored() -> None:
+    body = {k: v for k, v in zendesk_trigger(status="Gelöst").items() if k != "event"}
+    result = accept(signed("zendesk", body))
+    assert result.cases == [] and "Gelöst" in result.ignored[0]
+
+
+@pytest.mark.parametrize("field", ["ticket_id", "subject", "assignee_email"])
+def test_trigger_missing_fields_are_400(field: str) -> None:
+    error = refuse(signed("zendesk", zendesk_trigger(**{field: ""})))
+    assert error.status == 400 and error.message.startswith(f"{field}: ")
+
+
+def test_event_webhook_solved() -> None:
+    result = accept(signed("zendesk", zendesk_event()))
+    case = result.cases[0]
+    assert result.delivery_id == "cbe4028c-7239-495d-b020-f22348516046"
+    assert case.external_id == "5158"
+    assert case.owner_external_id == "8447388090494"
+    assert case.owner_email is None
+    assert case.severity is Severity.HIGH and case.kind is Kind.QUERY
+    assert case.closed_at == datetime(2025, 3, 4, 11, 59, 1, 371000, tzinfo=UTC)
+
+
+def test_event_webhook_reopen() -> None:
+    case = accept(signed("zendesk", zendesk_event(current="OPEN", previous="SOLVED"))).cases[0]
+    assert case.event is Event.REOPENED
+
+
+@pytest.mark.parametrize(("current", "previous"), [("PENDING", "OPEN"), ("CLOSED", "SOLVED")])
+def test_event_webhook_other_transitions_are_ignored(current: str, previous: str) -> None:
+    result = accept(signed("zendesk", zendesk_event(current=current, previous=previous)))
+    assert result.cases == [] and result.ignored
+
+
+def test_other_event_types_are_ignored() -> None:
+    body = zendesk_event(type="zen:event-type:ticket.comment_added")
+    result = accept(signed("zendesk", body))
+    assert result.cases == [] and "comment_added" in result.ignored[0]
+
+
+def test_event_without_detail_is_400() -> None:
+    body = zendesk_event()
+    del body["detail"]
+    assert refuse(signed("zendesk", body)).message.startswith("detail: ")
+
+
+def test_signature_recipe_with_the_documented_secret() -> None:
+    body = json.dumps(zendesk_trigger()).encode()
+    signature = base64.b64encode(
+        hmac.new(DOC_SECRET.encode(), DOC_TIMESTAMP.encode() + body, hashlib.sha256).digest()
+    ).decode()
+    request = make_request(
+        "zendesk",
+        body,
+        {
+            "X-Zendesk-Webhook-Signature": signature,
+            "X-Zendesk-Webhook-Signature-Timestamp": DOC_TIMESTAMP,
+        },
+        received_at=datetime(2021, 7, 25, 10, 1, tzinfo=UTC),
+    )
+    assert accept(request, config(secret=DOC_SECRET)).cases
+
+
+def test_stale_signature_timestamp_is_401() -> None:
+    error = refuse(signed("zendesk", zendesk_trigger(), at=NOW - timedelta(minutes=10)))
+    assert error.status == 401 and "stale" in error.message
+
+
+def test_missing_timestamp_is_401() -> None:
+    request = signed(
+        "zendesk", zendesk_trigger(), extra={"X-Zendesk-Webhook-Signature-Timestamp": ""}
+    )
+    assert refuse(request).status == 401
+
+
+def test_long_subject_is_clipped_not_refused() -> None:
+    case = accept(signed("zendesk", zendesk_trigger(subject="é" * 900))).cases[0]
+    assert len(case.subject) == 500 and case.subject.endswith("…")
