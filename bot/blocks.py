@@ -8,12 +8,10 @@ Every text is shortened to Slack's limits and a message never has more than 50 b
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -27,6 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.blocks_text import duration, mrkdwn_link, slack_date, split_text
 from bot.drafting import Draft
 from bot.ids import ACTION_FOLLOWED_UP, ACTION_SKIP, ACTION_SNOOZE, COMMAND
 from bot.slack_text import escape, escaped_short, shorten
@@ -244,9 +243,9 @@ def _header(text: str, key: str) -> HeaderBlock:
 def _summary(item: NudgeItem, now: datetime) -> SectionBlock:
     subject = escaped_short(item.subject, 300) if item.subject else "_(no subject)_"
     facts = [escaped_short(v, 150) for v in (item.customer_name, item.company) if v]
-    facts.append(f"{escaped_short(item.channel, 20)} case closed {_when(item.closed_at)}")
+    facts.append(f"{escaped_short(item.channel, 20)} case closed {slack_date(item.closed_at)}")
     lines = [f"*{subject}*", " · ".join(facts)]
-    link = _link(item.case_url, "open in helpdesk")
+    link = mrkdwn_link(item.case_url, "open in helpdesk")
     lines.append(f"{escaped_short(item.reference, 150)}" + (f" · {link}" if link else ""))
     lines.append(f":calendar: *Why now:* {escaped_short(item.why_now, 300)}")
     if item.handed_from:
@@ -266,7 +265,7 @@ def _draft_sections(item: NudgeItem, max_sections: int) -> list[Block]:
     text = draft.text if draft.text.strip() else "(the template produced no text)"
     # A run of backticks in the draft would close our code block early.
     text = re.sub("`(?=`)", "`\u200b", text)
-    chunks = _chunks(text, _DRAFT_CHUNK)
+    chunks = split_text(text, _DRAFT_CHUNK)
     cut = len(chunks) > max(max_sections, 1)
     if cut:
         chunks = chunks[: max(max_sections, 1)]
@@ -329,7 +328,7 @@ def _outcome_text(item: NudgeItem, outcome_text: str, now: datetime) -> str:
         "cancelled": ":leftwards_arrow_with_hook:",
         "snoozed": ":zzz:",
     }.get(item.state, ":memo:")
-    head = f"{icon} *Recorded {_when(now)}:* "
+    head = f"{icon} *Recorded {slack_date(now)}:* "
     return head + escaped_short(outcome_text, SECTION_TEXT_MAX - len(head))
 
 
@@ -360,44 +359,15 @@ def _state_phrase(item: NudgeItem, now: datetime) -> str:
     """Due or overdue, as the agent reads it: "due now", "overdue by 3 days", "snoozed until …"."""
     state = _live_state(item, now)
     if state == "snoozed":
-        return f"snoozed until {_when(item.due_at)}"
+        return f"snoozed until {slack_date(item.due_at)}"
     if state in ("due", "overdue"):
         late = now - item.due_at
         if late < timedelta(0):
-            return f"due in {_duration(-late)}"
+            return f"due in {duration(-late)}"
         if state == "overdue" or late >= timedelta(days=1):
-            return f"overdue by {_duration(late)}"
+            return f"overdue by {duration(late)}"
         return "due now"
     return _headline(state).lower()
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return "less than a minute"
-
-
-def _when(moment: datetime) -> str:
-    """A time each reader sees in their own time zone (Slack date formatting), with a fallback."""
-    utc = moment.astimezone(UTC)
-    fallback = f"{utc:%a} {utc.day} {utc:%b %Y %H:%M} UTC"
-    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
-
-def _link(url: str | None, label: str) -> str | None:
-    """A mrkdwn link for an http(s) URL; anything else (javascript:, Slack syntax) shows nothing."""
-    if not url or len(escape(url)) > 1000 or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return f"<{escape(url).replace('|', '%7C')}|{label}>"
 
 
 def _fallback_one(item: NudgeItem, status: str) -> str:
@@ -405,24 +375,3 @@ def _fallback_one(item: NudgeItem, status: str) -> str:
     subject = f"“{item.subject}”" if item.subject else "their case"
     text = f"Follow up with {who} about {subject}: {status}"
     return escaped_short(" ".join(text.split()), FALLBACK_TEXT_MAX)
-
-
-def _chunks(text: str, size: int) -> list[str]:
-    """`text` in pieces of at most `size` characters, cut at line breaks or spaces where possible,
-    never inside an escape like `&amp;` or before a combining mark."""
-    chunks: list[str] = []
-    while len(text) > size:
-        cut = text.rfind("\n", 0, size)
-        if cut < size // 2:
-            cut = text.rfind(" ", 0, size)
-        if cut < size // 2:
-            cut = size
-        amp = text.rfind("&", max(cut - 5, 0), cut)
-        if amp != -1 and ";" not in text[amp:cut]:
-            cut = amp
-        while cut > 1 and unicodedata.combining(text[cut]):
-            cut -= 1
-        chunks.append(text[:cut].rstrip("\n"))
-        text = text[cut:].lstrip("\n")
-    chunks.append(text)
-    return chunks

@@ -76,7 +76,11 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 1000) -> Di
                 break
             report.add(claimed=len(claimed))
             groups = _group_by_assignee(deps, claimed, report)
-            list(pool.map(lambda item: _deliver_group(deps, *item, report), groups.items()))
+            list(
+                pool.map(
+                    lambda item: _deliver_group(deps, item[0], item[1], report), groups.items()
+                )
+            )
     if report.claimed:
         log.info("dispatch: %s", report.summary())
     return report
@@ -248,7 +252,8 @@ def _sent_in_history(deps: Deps, channel: str, wanted: set[int]) -> dict[str, li
         response = deps.client.conversations_history(
             channel=channel, limit=200, include_all_metadata=True, cursor=cursor
         )
-        for message in response.get("messages", []):
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
             metadata: dict[str, Any] = message.get("metadata") or {}
             if metadata.get("event_type") != slack_ids.METADATA_NUDGE:
                 continue

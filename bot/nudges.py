@@ -38,7 +38,8 @@ def draft_context(followup: FollowUp) -> DraftContext:
     case = followup.case
     assignee = followup.assignee
     owner = case.owner
-    agent_name = (assignee.display_name if assignee and assignee.display_name else None) or "me"
+    # The draft is signed by the person who sends it; their Slack name until we know better.
+    agent_name = (assignee.display_name or assignee.slack_user_id) if assignee else "the team"
     handled_by = None
     if owner is not None and assignee is not None and owner.id != assignee.id:
         handled_by = owner.display_name

@@ -142,7 +142,7 @@ def plan_case(session: Session, deps: Deps, case: Case) -> list[FollowUp]:
         Role.ACCOUNT_MANAGER: people.account_manager,
         Role.LEAD: people.lead,
     }
-    rows = []
+    rows: list[dict[str, object]] = []
     for touch in touches:
         assignee = assignees.get(touch.role)
         rows.append(

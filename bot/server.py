@@ -83,7 +83,7 @@ class FollowupWSGI:
                 )
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"})
-            return self.slack(environ, start_response)  # type: ignore[no-any-return]
+            return self.slack(environ, start_response)
         if path.startswith("/webhooks/"):
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"})

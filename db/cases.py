@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from bot.cases import ClosedCase, Event
@@ -48,7 +49,7 @@ def record_delivery(
         .values(source=source, key=key[:300], result=result, received_at=now)
         .on_conflict_do_nothing(index_elements=["source", "key"])
     )
-    return bool(session.execute(statement).rowcount)
+    return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
 
 
 def delivery_seen(session: Session, source: str, key: str) -> bool:
@@ -177,19 +178,22 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
     a helpdesk closing again) starts a new resolution cycle; a reopen cancels open follow-ups.
     """
     if closed.event is Event.CLOSED:
-        inserted = session.execute(
-            _insert(session, Case)
-            .values(
-                source=closed.source,
-                external_id=closed.external_id,
-                cycle=1,
-                status="closed",
-                team_id=team.id,
-                created_at=now,
-                updated_at=now,
-                **_case_values(closed),
-            )
-            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        inserted = cast(
+            CursorResult[Any],
+            session.execute(
+                _insert(session, Case)
+                .values(
+                    source=closed.source,
+                    external_id=closed.external_id,
+                    cycle=1,
+                    status="closed",
+                    team_id=team.id,
+                    created_at=now,
+                    updated_at=now,
+                    **_case_values(closed),
+                )
+                .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            ),
         ).rowcount
     case = session.scalar(
         select(Case)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, joinedload
 
 from db.cases import _insert
@@ -117,7 +118,7 @@ def mark_sent(
         )
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def mark_reconciled(
@@ -138,7 +139,7 @@ def mark_reconciled(
         )
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def release(
@@ -166,7 +167,7 @@ def release(
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def still_held(session: Session, ids: Sequence[int], worker: str, now: datetime) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import run_command
 from slack_bolt import Ack, Respond
 
+from bot.commands import run_command
 from bot.deps import Deps
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.watched import receive_channel_message
-
 from bot.deps import Deps
+from bot.watched import receive_channel_message
 
 
 def handle_channel_message(

@@ -1,0 +1,121 @@
+"""The `followup` console script as an operator runs it: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bot.sandbox import SlackDriver, SlackSandbox
+
+FOLLOWUP = [sys.executable, "-m", "bot.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FOLLOWUP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "WEBHOOK_", "FOLLOWUP_", "DATABASE_URL"))
+    }
+    env.update(extra)
+    return env
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run_cli("--help", env=clean_env(), cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("run", "dispatch", "db", "policy", "templates", "sandbox"):
+        assert command in result.stdout
+
+
+def test_db_upgrade_needs_no_slack_tokens(tmp_path: Path) -> None:
+    result = run_cli(
+        "db", "upgrade", env=clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/f.db"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "f.db").exists()
+
+
+def test_a_missing_variable_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    result = run_cli("run", env=clean_env(SLACK_SIGNING_SECRET="abc"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "followup: SLACK_BOT_TOKEN is missing: expected a token starting xoxb-"
+    ]
+
+
+def test_secrets_never_reach_the_output(tmp_path: Path) -> None:
+    secret = "xoxp-this-is-a-user-token-not-a-bot-token"
+    result = run_cli("run", env=clean_env(SLACK_BOT_TOKEN=secret), cwd=tmp_path)
+    assert result.returncode == 2
+    assert secret not in result.stderr + result.stdout
+
+
+def test_run_serves_slack_and_health_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    with SlackSandbox() as sandbox:
+        sandbox.add_user("U0ADA", name="ada", email="ada@example.com")
+        env = clean_env(
+            SLACK_BOT_TOKEN="xoxb-sandbox",
+            SLACK_SIGNING_SECRET="cli-test-secret",
+            SLACK_API_URL=sandbox.api_url,
+            DATABASE_URL=f"sqlite:///{tmp_path}/followup.db",
+            PORT=str(port),
+            HOST="127.0.0.1",
+        )
+        process = subprocess.Popen(
+            [*FOLLOWUP, "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            health = _wait_for_health(port)
+            assert health == {"status": "ok", "database": "ok", "mode": "http"}
+            driver = SlackDriver(
+                f"http://127.0.0.1:{port}/slack/events", "cli-test-secret", sandbox
+            )
+            assert driver.command("U0ADA", "help").status == 200
+            deadline = time.monotonic() + 3
+            while not sandbox.responses and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "/followup due" in sandbox.responses[-1].body["text"]
+            assert sandbox.calls_to("auth.test"), "the token is checked at start-up"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=15)
+        assert process.returncode == 0, output
+        assert "stopped" in output
+
+
+def _wait_for_health(port: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                return dict(json.loads(r.read()))
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
