@@ -18,7 +18,7 @@ from bot.people import ensure_profile, resolve_assignee
 from bot.planning import calendar_of
 from db import cases as store
 from db import followups as followup_store
-from db.models import Agent, FollowUp
+from db.models import Agent
 
 log = logging.getLogger("followup.dispatch")
 
@@ -265,6 +265,3 @@ def _sent_in_history(deps: Deps, channel: str, wanted: set[int]) -> dict[str, li
         if not cursor or len({i for v in found.values() for i in v}) == len(wanted):
             break
     return found
-
-
-__all__ = ["DispatchReport", "FollowUp", "dispatch_pass"]

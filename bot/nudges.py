@@ -85,19 +85,20 @@ def nudge_item(deps: Deps, followup: FollowUp, now: datetime) -> NudgeItem:
         state=state,
         due_at=followup.due_at,
         assignee=followup.assignee.display_name if followup.assignee else None,
-        handed_from=(followup.handed_from_id and _name(followup, "handed_from_id")) or None,
+        handed_from=_handed_from(followup),
         priority=followup.priority,
     )
 
 
-def _name(followup: FollowUp, _field: str) -> str | None:
+def _handed_from(followup: FollowUp) -> str | None:
+    """Who an away hand-off came from, by name, for the DM's hand-off line."""
     from db.models import Agent
 
     session = Session.object_session(followup)
     if session is None or followup.handed_from_id is None:
         return None
     agent = session.get(Agent, followup.handed_from_id)
-    return agent.display_name or agent.slack_user_id if agent else None
+    return (agent.display_name or agent.slack_user_id) if agent else None
 
 
 def build_nudge(deps: Deps, session: Session, rows: list[FollowUp], now: datetime) -> BuiltNudge:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -265,12 +265,4 @@ def audit(
             action=action,
             detail=detail or {},
         )
-    )
-
-
-def bump(session: Session, followup_ids: list[int], now: datetime) -> None:
-    session.execute(
-        update(FollowUp)
-        .where(FollowUp.id.in_(followup_ids))
-        .values(version=FollowUp.version + 1, updated_at=now)
     )
