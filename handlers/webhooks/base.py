@@ -18,7 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from bot.cases import CaseError, ClosedCase, Severity
+from bot.cases import (
+    MAX_RESOLUTION,
+    MAX_SHORT,
+    MAX_SUBJECT,
+    CaseError,
+    ClosedCase,
+    Event,
+    Severity,
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -461,3 +469,40 @@ def priority_of(value: str | None) -> Severity:
         "normal": Severity.NORMAL,
     }
     return lookup(table, value, Severity.NORMAL)
+
+
+def template_body_fields(
+    data: Mapping[str, Any],
+    event: Event,
+    request: WebhookRequest,
+    *,
+    owner_key: str,
+    owner_hint: str,
+    company_key: str,
+    closed_key: str,
+) -> dict[str, Any]:
+    """Case fields from a body an admin writes with a helpdesk's placeholders.
+
+    Zendesk triggers and Freshdesk automation rules both post such a flat body, with keys the
+    README's templates fix; only the names of the owner, company and time keys differ.
+    """
+    ticket_id = required_ident(data.get("ticket_id"), "ticket_id")
+    if event is Event.CLOSED:
+        subject = required_text(data.get("subject"), "subject")
+    else:
+        subject = text(data.get("subject"), "subject") or ""
+    owner = email(data.get(owner_key), owner_key)
+    if event is Event.CLOSED and owner is None:
+        raise bad(owner_key, f"is required ({owner_hint})")
+    return {
+        "external_id": ticket_id,
+        "subject": clip(subject, MAX_SUBJECT) or "",
+        "closed_at": parse_time(data.get(closed_key), closed_key) or request.received_at,
+        "owner_email": owner,
+        "customer_name": clip(text(data.get("requester_name"), "requester_name"), MAX_SHORT),
+        "customer_email": email(data.get("requester_email"), "requester_email"),
+        "company": clip(text(data.get(company_key), company_key), MAX_SHORT),
+        "team": clip(text(data.get("group"), "group"), MAX_SHORT),
+        "resolution": clip(text(data.get("resolution"), "resolution"), MAX_RESOLUTION),
+        "event": event,
+    }

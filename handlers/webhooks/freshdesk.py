@@ -17,25 +17,21 @@ from __future__ import annotations
 
 import json
 
-from bot.cases import MAX_RESOLUTION, MAX_SHORT, MAX_SUBJECT, Channel, Event, Kind, Severity
+from bot.cases import MAX_SHORT, Channel, Event, Kind, Severity
 
 from .base import (
     WebhookConfig,
     WebhookRequest,
     WebhookResult,
     bad,
-    clip,
-    email,
     lookup,
     make_case,
     parse_object_or_form,
-    parse_time,
     priority_of,
-    required_ident,
-    required_text,
     same,
     secret_for,
     tag_list,
+    template_body_fields,
     text,
     unauthorized,
 )
@@ -127,33 +123,24 @@ class FreshdeskAdapter:
         event = STATUSES.get(status.lower())
         if event is None:
             return WebhookResult(ignored=[f"Freshdesk status {status!r} is not Resolved/Closed"])
-        ticket_id = required_ident(data.get("ticket_id"), "ticket_id")
-        if event is Event.CLOSED:
-            subject = required_text(data.get("subject"), "subject")
-        else:
-            subject = text(data.get("subject"), "subject") or ""
-        owner = email(data.get("agent_email"), "agent_email")
-        if event is Event.CLOSED and owner is None:
-            raise bad("agent_email", "is required (the agent's email)")
         source = text(data.get("source"), "source")
         priority = text(data.get("priority"), "priority")
         url = text(data.get("url"), "url")
         case = make_case(
             source=self.source,
-            external_id=ticket_id,
-            subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(data.get("closed_at"), "closed_at") or request.received_at,
-            owner_email=owner,
-            customer_name=clip(text(data.get("requester_name"), "requester_name"), MAX_SHORT),
-            customer_email=email(data.get("requester_email"), "requester_email"),
-            company=clip(text(data.get("company"), "company"), MAX_SHORT),
-            team=clip(text(data.get("group"), "group"), MAX_SHORT),
-            resolution=clip(text(data.get("resolution"), "resolution"), MAX_RESOLUTION),
+            **template_body_fields(
+                data,
+                event,
+                request,
+                owner_key="agent_email",
+                owner_hint="the agent's email",
+                company_key="company",
+                closed_key="closed_at",
+            ),
             channel=SOURCES.get(source or "") or lookup(SOURCE_WORDS, source, Channel.OTHER),
             severity=PRIORITY_NUMBERS.get(priority or "") or priority_of(priority),
             kind=lookup(KINDS, text(data.get("ticket_type"), "ticket_type"), Kind.REQUEST),
             tags=tag_list(data.get("tags"), "tags", sep=","),
             url=url if url and url.startswith("http") and len(url) <= MAX_SHORT else None,
-            event=event,
         )
         return WebhookResult(cases=[case])

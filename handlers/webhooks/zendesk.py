@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.cases import MAX_RESOLUTION, MAX_SHORT, MAX_SUBJECT, Channel, Event, Kind
+from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event, Kind
 
 from .base import (
     WebhookConfig,
@@ -30,7 +30,6 @@ from .base import (
     check_fresh,
     clip,
     dig,
-    email,
     hmac_b64,
     ident,
     lookup,
@@ -40,10 +39,10 @@ from .base import (
     priority_of,
     require_header,
     required_ident,
-    required_text,
     same,
     secret_for,
     tag_list,
+    template_body_fields,
     text,
     unauthorized,
 )
@@ -205,31 +204,22 @@ class ZendeskAdapter:
                     ignored=[f"Zendesk ticket status {status!r} is not a close"],
                     delivery_id=delivery,
                 )
-        ticket_id = required_ident(data.get("ticket_id"), "ticket_id")
-        if event is Event.CLOSED:
-            subject = required_text(data.get("subject"), "subject")
-        else:
-            subject = text(data.get("subject"), "subject") or ""
-        owner = email(data.get("assignee_email"), "assignee_email")
-        if event is Event.CLOSED and owner is None:
-            raise bad("assignee_email", "is required (the solving agent's email)")
         case = make_case(
             source=self.source,
-            external_id=ticket_id,
-            subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(data.get("updated_at"), "updated_at") or request.received_at,
-            owner_email=owner,
-            customer_name=clip(text(data.get("requester_name"), "requester_name"), MAX_SHORT),
-            customer_email=email(data.get("requester_email"), "requester_email"),
-            company=clip(text(data.get("organization"), "organization"), MAX_SHORT),
-            team=clip(text(data.get("group"), "group"), MAX_SHORT),
-            resolution=clip(text(data.get("resolution"), "resolution"), MAX_RESOLUTION),
+            **template_body_fields(
+                data,
+                event,
+                request,
+                owner_key="assignee_email",
+                owner_hint="the solving agent's email",
+                company_key="organization",
+                closed_key="updated_at",
+            ),
             channel=lookup(CHANNELS, text(data.get("via"), "via"), Channel.OTHER),
             severity=priority_of(text(data.get("priority"), "priority")),
             kind=lookup(KINDS, text(data.get("ticket_type"), "ticket_type"), Kind.REQUEST),
             tags=tag_list(data.get("tags"), "tags"),
             url=_url(text(data.get("url"), "url")),
-            event=event,
             delivery_id=delivery,
         )
         return WebhookResult(cases=[case], delivery_id=delivery)
