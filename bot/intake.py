@@ -112,6 +112,9 @@ def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str,
         parsed = handle(webhook, config)
     except WebhookRejected as rejected:
         return rejected.status, {"error": rejected.message}
+    if parsed.challenge is not None:
+        # Front's save-time handshake: it keeps the webhook only if the value comes back.
+        return 200, {"challenge": parsed.challenge}
     if not parsed.cases:
         return 200, {"status": "ignored", "reason": "; ".join(parsed.ignored) or "no case"}
     outcomes: list[Accepted] = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -160,3 +162,19 @@ def bot_on_each_db(
 ) -> Iterator[BotUnderTest]:
     """The bot on a SQLite file, then on PostgreSQL."""
     yield from _start_bot(database_url, sandbox, clock)
+
+
+@pytest.fixture
+def make_bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Iterator[Any]:
+    """Start a bot with extra environment variables (e.g. another webhook secret)."""
+    started: list[Iterator[BotUnderTest]] = []
+
+    def start(**extra: str) -> BotUnderTest:
+        generator = _start_bot(sqlite_url, sandbox, clock, **extra)
+        started.append(generator)
+        return next(generator)
+
+    yield start
+    for generator in started:
+        with contextlib.suppress(StopIteration):
+            next(generator)
