@@ -16,7 +16,7 @@ from slack_sdk.models.views import View
 from sqlalchemy import select
 
 from bot.blocks import nudge_message
-from bot.commands import Reply
+from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.nudges import nudge_item
 from bot.slack_text import escaped_short
@@ -51,6 +51,10 @@ def due_reply(deps: Deps, user_id: str) -> Reply:
         return Reply(text=f"Nothing due right now.{nxt}")
     message = nudge_message([nudge_item(deps, f, now) for f in due], now, cap=deps.policy.batch_cap)
     return Reply(text=message.text, blocks=list(message.blocks))
+
+
+def due_command(call: Invocation) -> Reply:
+    return due_reply(call.deps, call.user_id)
 
 
 def home_view(deps: Deps, user_id: str) -> View:
