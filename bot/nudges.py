@@ -8,21 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.blocks import Message, NudgeItem, nudge_message, resolved_message
 from bot.deps import Deps
 from bot.drafting import DraftContext
 from db import followups as followup_store
-from db.models import FollowUp
+from db.models import Agent, FollowUp, Outcome
 
 log = logging.getLogger("followup.nudges")
 
 FINISHED_TEXT = {
     "cancelled": "The case was reopened in the helpdesk, so this follow-up was cancelled.",
-    "done": "Loop closed.",
+    "done": "Loop closed: the customer confirmed it's resolved.",
     "skipped": "Skipped.",
     "escalated": "Escalated: the resolution did not hold.",
+    "escalation_handled": "Escalated, and handled by a lead; a fresh check-in is planned.",
+    "no_reply": "No reply yet: one more gentle follow-up is planned.",
+    "no_response": "Closed as no response after one more gentle try.",
     "failed": "Could not be delivered.",
 }
 
@@ -68,7 +72,9 @@ def nudge_item(deps: Deps, followup: FollowUp, now: datetime) -> NudgeItem:
     case = followup.case
     draft = deps.renderer.render_draft(draft_context(followup))
     state = followup.state
-    if state in ("claimed", "sent", "planned"):
+    if state == "planned" and followup.snoozed_until and followup.snoozed_until > now:
+        state = "snoozed"
+    elif state in ("claimed", "sent", "planned"):
         state = "overdue" if followup.missed_at and now >= followup.missed_at else "due"
     return NudgeItem(
         follow_up_id=followup.id,
@@ -92,8 +98,6 @@ def nudge_item(deps: Deps, followup: FollowUp, now: datetime) -> NudgeItem:
 
 def _handed_from(followup: FollowUp) -> str | None:
     """Who an away hand-off came from, by name, for the DM's hand-off line."""
-    from db.models import Agent
-
     session = Session.object_session(followup)
     if session is None or followup.handed_from_id is None:
         return None
@@ -136,10 +140,44 @@ def refresh_messages(deps: Deps, followup_ids: list[int]) -> None:
 
 def _current_message(deps: Deps, shown: list[FollowUp], now: datetime) -> BuiltNudge:
     open_rows = [f for f in shown if f.state not in FINISHED_TEXT]
-    if open_rows:
+    if len(shown) > 1 and open_rows:
         return build_nudge_readonly(deps, open_rows, now)
     item = nudge_item(deps, shown[0], now)
-    return _as_dicts(resolved_message(item, FINISHED_TEXT.get(shown[0].state, ""), now))
+    return _as_dicts(resolved_message(item, outcome_text(shown[0], now), now))
+
+
+def outcome_text(followup: FollowUp, now: datetime) -> str:
+    """What the updated DM says was recorded (raw text: the builder escapes it)."""
+    if followup.state == "planned" and followup.snoozed_until and followup.snoozed_until > now:
+        return "Snoozed: I'll bring it back at the time you picked."
+    text = FINISHED_TEXT.get(followup.state, "")
+    session = Session.object_session(followup)
+    if session is None:
+        return text
+    outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
+    if outcome is None:
+        return text
+    recorder = session.scalar(select(Agent).where(Agent.slack_user_id == outcome.recorded_by))
+    name = (recorder.display_name if recorder else None) or outcome.recorded_by
+    who = f" Recorded by {name}."
+    if outcome.skip_reason:
+        return f"Skipped: {outcome.skip_reason}.{who}"
+    said = f" They said: “{outcome.customer_said}”" if outcome.customer_said else ""
+    return f"{text}{said}{who}"
+
+
+def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> None:
+    """Update one particular message (e.g. an earlier DM clicked after a snooze) in place."""
+    now = deps.clock.now()
+    with deps.session_factory() as session:
+        rows = followup_store.by_ids(session, [followup_id])
+        if not rows:
+            return
+        built = _current_message(deps, rows, now)
+        try:
+            deps.client.chat_update(channel=channel, ts=ts, text=built.text, blocks=built.blocks)
+        except SlackApiError as error:
+            log.warning("could not update DM %s/%s: %s", channel, ts, error.response.get("error"))
 
 
 def build_nudge_readonly(deps: Deps, rows: list[FollowUp], now: datetime) -> BuiltNudge:

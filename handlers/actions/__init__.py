@@ -5,8 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import ids
-from handlers.actions import triage_assign
+from handlers.actions import escalation_handled, followup_buttons, triage_assign
 
 
 def register(app: App) -> None:
+    app.action(ids.ACTION_FOLLOWED_UP)(followup_buttons.handle_followed_up)
+    app.action(ids.ACTION_SNOOZE)(followup_buttons.handle_snooze)
+    app.action(ids.ACTION_SKIP)(followup_buttons.handle_skip)
+    app.action(ids.ACTION_ESCALATION_HANDLED)(escalation_handled.handle_escalation_handled)
     app.action(ids.ACTION_TRIAGE_ASSIGN)(triage_assign.handle_triage_assign)

@@ -1,0 +1,73 @@
+"""A follow-up's buttons (DM, /followup due, App Home): open the matching modal at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot.deps import Deps
+from bot.outcomes import Refused, prepare_modal
+
+
+def _origin(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return None, None, "home"
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, container.get("message_ts"), "dm" if str(channel).startswith("D") else "message"
+
+
+def _open(
+    kind: str,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: Any,
+    respond: Respond,
+    deps: Deps,
+) -> None:
+    ack()
+    channel, ts, surface = _origin(body)
+    try:
+        view = prepare_modal(
+            deps, kind, int(action["value"]), body["user"]["id"], channel, ts, surface
+        )
+    except Refused as refused:
+        respond(text=str(refused), response_type="ephemeral", replace_original=False)
+        return
+    # trigger_id lives about 3 seconds: the modal is built from our own tables, no Slack calls.
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def handle_followed_up(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: Any,
+    respond: Respond,
+    deps: Deps,
+) -> None:
+    _open("done", ack, body, action, client, respond, deps)
+
+
+def handle_snooze(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: Any,
+    respond: Respond,
+    deps: Deps,
+) -> None:
+    _open("snooze", ack, body, action, client, respond, deps)
+
+
+def handle_skip(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: Any,
+    respond: Respond,
+    deps: Deps,
+) -> None:
+    _open("skip", ack, body, action, client, respond, deps)
