@@ -256,22 +256,27 @@ def snooze_until(
     raise ValueError(f"unknown snooze option {option!r}")
 
 
-def record_snooze(
-    deps: Deps, user_id: str, private_metadata: str, values: dict[str, Any]
-) -> tuple[dict[str, str] | None, Done | None]:
-    """ "Snooze": the follow-up is planned again for the chosen working moment."""
+def record_snooze(deps: Deps, user_id: str, private_metadata: str,
+                  values: dict[str, Any]) -> tuple[dict[str, str] | None, Done | None]:
+    """"Snooze" from the modal: the option and, for "pick a date", the date."""
     meta = ov.read_metadata(private_metadata)
     option = (_value(values, ov.B_WHEN, ov.A_WHEN).get("selected_option") or {}).get("value")
     raw_date = _value(values, ov.B_DATE, ov.A_DATE).get("selected_date")
+    picked = date.fromisoformat(raw_date) if raw_date else None
+    return apply_snooze(deps, user_id, int(meta["f"]), str(option), picked, meta)
+
+
+def apply_snooze(deps: Deps, user_id: str, followup_id: int, option: str, picked: date | None,
+                 meta: dict[str, Any]) -> tuple[dict[str, str] | None, Done | None]:
+    """Plan the follow-up again for the chosen working moment; errors keyed by modal block."""
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = _load(session, int(meta["f"]), lock=True)
+        followup = _load(session, followup_id, lock=True)
         if not may_act(session, followup, user_id):
             return {ov.B_WHEN: _refusal(followup)}, None
         if followup.state not in OPEN:
             return {ov.B_WHEN: _finished_text(session, followup)}, None
         calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        picked = date.fromisoformat(raw_date) if raw_date else None
         if option not in ov.SNOOZES:
             return {ov.B_WHEN: "Choose when to be reminded."}, None
         if option == "pick_date":
@@ -289,15 +294,8 @@ def record_snooze(
         followup.lease_until = None
         followup.version += 1
         followup.updated_at = now
-        _audit(
-            session,
-            now,
-            user_id,
-            meta,
-            followup,
-            "snoozed",
-            {"until": until.isoformat(), "option": option},
-        )
+        _audit(session, now, user_id, meta, followup, "snoozed",
+               {"until": until.isoformat(), "option": option})
         done = _done(followup)
         local = until.astimezone(calendar.zone)
         done.confirmation = f"Snoozed until {local:%a %d %b %H:%M} ({calendar.tz})."

@@ -1,0 +1,97 @@
+"""Queries for outcomes: a case's open follow-up and the loop-closing figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from db.models import Agent, FollowUp, Outcome
+
+OPEN = ("sent", "planned", "claimed", "snoozed")
+
+
+def open_followup_for_case(session: Session, case_id: int) -> FollowUp | None:
+    """The case's follow-up waiting for an outcome: sent ones first, then the earliest due."""
+    return session.scalar(
+        select(FollowUp)
+        .where(FollowUp.case_id == case_id, FollowUp.state.in_(OPEN))
+        .order_by(case((FollowUp.state == "sent", 0), else_=1), FollowUp.due_at)
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class LoopFigures:
+    """Closed loops and how they went, over one period."""
+
+    closed: int
+    on_time: int
+    resolved: int
+    not_resolved: int
+    skipped: int
+    open_now: int
+    overdue_now: int
+
+    @property
+    def hold_rate(self) -> float | None:
+        """Confirmed resolved / (confirmed + still not right); None with no answers yet."""
+        answered = self.resolved + self.not_resolved
+        return self.resolved / answered if answered else None
+
+
+def loop_figures(
+    session: Session,
+    since: datetime,
+    now: datetime,
+    *,
+    agent_id: int | None = None,
+    team_id: int | None = None,
+) -> LoopFigures:
+    """Figures for one agent, or one team, from `since` to `now` (one aggregate query each)."""
+    scope = []
+    if agent_id is not None:
+        scope.append(FollowUp.assignee_id == agent_id)
+    if team_id is not None:
+        scope.append(FollowUp.assignee_id.in_(select(Agent.id).where(Agent.team_id == team_id)))
+    recorded = session.execute(
+        select(
+            func.count(Outcome.id),
+            func.sum(
+                case(
+                    (
+                        and_(
+                            FollowUp.missed_at.is_not(None),
+                            Outcome.recorded_at <= FollowUp.missed_at,
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            func.sum(case((Outcome.result == "resolved", 1), else_=0)),
+            func.sum(case((Outcome.result == "not_resolved", 1), else_=0)),
+            func.sum(case((Outcome.result == "skipped", 1), else_=0)),
+        )
+        .join(FollowUp, FollowUp.id == Outcome.follow_up_id)
+        .where(Outcome.recorded_at >= since, Outcome.recorded_at <= now, *scope)
+    ).one()
+    pending = session.execute(
+        select(
+            func.count(FollowUp.id),
+            func.sum(
+                case((and_(FollowUp.missed_at.is_not(None), FollowUp.missed_at < now), 1), else_=0)
+            ),
+        ).where(FollowUp.state == "sent", *scope)
+    ).one()
+    return LoopFigures(
+        closed=int(recorded[0] or 0),
+        on_time=int(recorded[1] or 0),
+        resolved=int(recorded[2] or 0),
+        not_resolved=int(recorded[3] or 0),
+        skipped=int(recorded[4] or 0),
+        open_now=int(pending[0] or 0),
+        overdue_now=int(pending[1] or 0),
+    )
