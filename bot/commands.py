@@ -43,6 +43,9 @@ Handler = Callable[[Invocation], "Reply | None"]
 ROUTES: dict[str, str] = {
     "help": "bot.commands:help_reply",
     "due": "bot.queue:due_command",
+    "done": "bot.loop_commands:done_command",
+    "snooze": "bot.loop_commands:snooze_command",
+    "stats": "bot.loop_commands:stats_command",
 }
 
 
