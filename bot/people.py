@@ -90,12 +90,9 @@ def agent_for_email(deps: Deps, email: str, team_id: int | None) -> Agent | None
         agent.email = email
         agent.timezone = user.get("tz") or agent.timezone
         agent.timezone_fetched_at = now
-        agent.display_name = (
-            (user.get("profile") or {}).get("display_name")
-            or user.get("real_name")
-            or user.get("name")
-        )
+        agent.display_name = _name_of(user)
         session.flush()
+        store.adopt_owned_cases(session, agent)
         session.expunge(agent)
         return agent
 

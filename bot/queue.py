@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
     Block,
@@ -19,9 +19,10 @@ from bot.blocks import nudge_message
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.nudges import nudge_item
-from bot.slack_text import escaped_short
+from bot.slack_text import escaped_short, shorten
 from db import followups as followup_store
 from db.models import Agent, FollowUp
+from db.outcomes import loop_figures, team_attention
 
 UPCOMING_SHOWN = 10
 
@@ -75,6 +76,8 @@ def home_view(deps: Deps, user_id: str) -> View:
                 )
             )
         )
+    blocks += _last_30_days(deps, user_id, now)
+    blocks += _lead_section(deps, user_id, now)
     blocks.append(DividerBlock())
     blocks.append(HeaderBlock(text="Coming up"))
     if upcoming:
@@ -97,6 +100,55 @@ def home_view(deps: Deps, user_id: str) -> View:
     else:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Nothing planned yet.")]))
     return View(type="home", blocks=blocks[:100])
+
+
+def _last_30_days(deps: Deps, user_id: str, now: datetime) -> list[Block]:
+    """The agent's own figures: private to them, never a ranking."""
+    with deps.session_factory() as session:
+        agent = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
+        if agent is None:
+            return []
+        figures = loop_figures(session, now - timedelta(days=30), now, agent_id=agent.id)
+    held = f"{figures.hold_rate:.0%}" if figures.hold_rate is not None else "no answers yet"
+    return [
+        DividerBlock(),
+        HeaderBlock(text="Your last 30 days"),
+        SectionBlock(
+            fields=[
+                MarkdownTextObject(text=f"*Loops closed*\n{figures.closed}"),
+                MarkdownTextObject(text=f"*On time*\n{figures.on_time}"),
+                MarkdownTextObject(text=f"*Resolutions held*\n{held}"),
+                MarkdownTextObject(text=f"*Waiting now*\n{figures.open_now}"),
+            ]
+        ),
+    ]
+
+
+def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
+    """For a lead: the team's overdue follow-ups and escalations still waiting."""
+    with deps.session_factory() as session:
+        lead = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
+        if lead is None or not lead.is_lead or lead.team_id is None:
+            return []
+        overdue, escalated = team_attention(session, lead.team_id, now)
+        lines_overdue = [_line(f) for f in overdue]
+        lines_escalated = [_line(f) for f in escalated]
+    blocks: list[Block] = [DividerBlock(), HeaderBlock(text="Your team")]
+    for title, lines in (("Overdue", lines_overdue), ("Escalations waiting", lines_escalated)):
+        body = "\n".join(lines) if lines else "_None._"
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=shorten(f"*{title}*\n{body}", 3000)))
+        )
+    return blocks
+
+
+def _line(followup: FollowUp) -> str:
+    case = followup.case
+    who = f"<@{followup.assignee.slack_user_id}>" if followup.assignee else "unassigned"
+    return (
+        f"• *{escaped_short(case.subject, 120)}* ({escaped_short(case.source, 40)} "
+        f"#{escaped_short(case.external_id, 60)}) · {who} · due {_when(followup.due_at)}"
+    )
 
 
 def publish_home(deps: Deps, user_id: str) -> None:

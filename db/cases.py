@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -266,3 +266,25 @@ def audit(
             detail=detail or {},
         )
     )
+
+
+def adopt_owned_cases(session: Session, agent: Agent) -> int:
+    """Give a newly known agent the cases and open follow-ups that name them by email."""
+    if not agent.email:
+        return 0
+    case_ids = select(Case.id).where(Case.owner_email == agent.email, Case.owner_id.is_(None))
+    owned = list(session.scalars(case_ids))
+    if not owned:
+        return 0
+    session.execute(
+        update(Case).where(Case.id.in_(owned)).values(owner_id=agent.id)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(
+        update(FollowUp)
+        .where(FollowUp.case_id.in_(owned), FollowUp.assignee_id.is_(None),
+               FollowUp.role == "owner", FollowUp.state.in_(("planned", "snoozed")))
+        .values(assignee_id=agent.id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], result).rowcount)

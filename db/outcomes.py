@@ -95,3 +95,40 @@ def loop_figures(
         open_now=int(pending[0] or 0),
         overdue_now=int(pending[1] or 0),
     )
+
+
+def team_attention(
+    session: Session, team_id: int, now: datetime, limit: int = 15
+) -> tuple[list[FollowUp], list[FollowUp]]:
+    """For a lead: (overdue follow-ups past the lead's threshold, escalations waiting)."""
+    from sqlalchemy.orm import joinedload
+
+    in_team = FollowUp.assignee_id.in_(select(Agent.id).where(Agent.team_id == team_id))
+    overdue = (
+        session.scalars(
+            select(FollowUp)
+            .options(joinedload(FollowUp.case), joinedload(FollowUp.assignee))
+            .where(
+                in_team,
+                FollowUp.state == "sent",
+                FollowUp.lead_at.is_not(None),
+                FollowUp.lead_at <= now,
+            )
+            .order_by(FollowUp.due_at)
+            .limit(limit)
+        )
+        .unique()
+        .all()
+    )
+    escalated = (
+        session.scalars(
+            select(FollowUp)
+            .options(joinedload(FollowUp.case), joinedload(FollowUp.assignee))
+            .where(in_team, FollowUp.state == "escalated")
+            .order_by(FollowUp.updated_at)
+            .limit(limit)
+        )
+        .unique()
+        .all()
+    )
+    return list(overdue), list(escalated)
