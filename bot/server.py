@@ -174,9 +174,12 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        # Closing every socket in waitress's map ends its loop; then the worker threads finish.
+        """Close every socket from inside waitress's own loop (closing them from this thread
+        races its select()), which ends the loop; then let the worker threads finish."""
         server: Any = self._server
-        wasyncore.close_all(server._map)
-        server.task_dispatcher.shutdown()
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             self._thread.join(timeout=5)
+        else:
+            wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown()
