@@ -129,3 +129,29 @@ def test_stats_count_my_closed_loops_and_the_hold_rate(bot: Any, sent: int) -> N
     assert "Resolutions that held: 100%" in text
     assert "Waiting for an outcome now: 0" in text
     assert "No follow-ups for you yet" in reply(bot, "U0OTHER", "stats")
+
+
+def test_a_loop_can_be_closed_from_the_followup_due_reply(bot: Any, sent: int) -> None:
+    before = len(bot.sandbox.responses)
+    bot.driver.command("U0AGENT", "due")
+    [due] = wait_for(lambda: bot.sandbox.responses[before:])
+    assert ids.ACTION_FOLLOWED_UP in json.dumps(due.body["blocks"])
+    ephemeral = {
+        "type": "message",
+        "ts": "1795424400.000200",
+        "blocks": due.body["blocks"],
+        "is_ephemeral": True,
+    }
+    response = bot.driver.block_action(
+        "U0AGENT", ids.ACTION_FOLLOWED_UP, str(sent), message=ephemeral, channel_id=due.channel_id
+    )
+    assert response.status == 200
+    modal = wait_for(
+        lambda: [
+            v
+            for v in bot.sandbox.views("U0AGENT", open_only=True)
+            if v["callback_id"] == ids.VIEW_OUTCOME
+        ]
+    )
+    bot.driver.submit_view("U0AGENT", modal[-1]["id"], {"result": "resolved"})
+    assert state(bot, sent) == "done"
