@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.cases import ClosedCase
+from bot.cases import ClosedCase, Kind
 from bot.deps import Deps
 from db import cases as store
 from db.models import Case, FollowUp
@@ -28,6 +28,31 @@ class Accepted:
     @property
     def is_new(self) -> bool:
         return self.change in (store.Change.NEW, store.Change.NEW_CYCLE, store.Change.REOPENED)
+
+
+COMPLAINT_TAGS = frozenset({"complaint"})
+B2B_TAGS = frozenset({"b2b", "key_account", "key-account", "enterprise"})
+SENIOR_TAGS = frozenset({"senior", "senior_involved", "senior-involved", "escalated"})
+
+
+def tag_conventions(closed: ClosedCase) -> ClosedCase:
+    """Helpdesks have no field for complaint, B2B or senior involvement; teams tag them.
+
+    A vendor case tagged `complaint` is a complaint, `b2b`/`key_account`/`enterprise` is B2B,
+    and `senior`/`senior_involved`/`escalated` means senior involvement. The generic webhook
+    has real fields for all three and is left as sent.
+    """
+    if closed.source == "generic" or not closed.tags:
+        return closed
+    tags = {t.strip().lower() for t in closed.tags}
+    changes: dict[str, object] = {}
+    if tags & COMPLAINT_TAGS and closed.kind is not Kind.COMPLAINT:
+        changes["kind"] = Kind.COMPLAINT
+    if tags & B2B_TAGS and not closed.b2b:
+        changes["b2b"] = True
+    if tags & SENIOR_TAGS and not closed.senior_involved:
+        changes["senior_involved"] = True
+    return closed.replace(**changes) if changes else closed
 
 
 def team_defaults(deps: Deps) -> dict[str, Any]:
@@ -123,7 +148,7 @@ def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str,
             session, source, f"delivery:{parsed.delivery_id}", now
         ):
             return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
-        for closed in parsed.cases:
+        for closed in map(tag_conventions, parsed.cases):
             outcomes.append(
                 accept_case(session, deps, closed, actor=f"webhook:{source}", surface="webhook")
             )

@@ -68,3 +68,29 @@ def test_an_oversized_body_is_413_without_reading_it(bot: Any) -> None:
     body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
     status, _ = post(f"{bot.url}/webhooks/generic", body, {"Content-Type": "application/json"})
     assert status == 413
+
+
+def test_vendor_tags_say_complaint_b2b_and_senior_involvement() -> None:
+    from datetime import UTC, datetime
+
+    from bot.cases import ClosedCase, Kind
+    from bot.intake import tag_conventions
+
+    closed = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    tagged = ClosedCase(
+        source="zendesk",
+        external_id="1",
+        subject="Refund",
+        closed_at=closed,
+        owner_email="a@b.c",
+        tags=("Complaint", "key_account", "senior"),
+    )
+    assert (
+        tag_conventions(tagged).kind,
+        tag_conventions(tagged).b2b,
+        tag_conventions(tagged).senior_involved,
+    ) == (Kind.COMPLAINT, True, True)
+    plain = tagged.replace(tags=("billing",))
+    assert tag_conventions(plain) == plain
+    generic = tagged.replace(source="generic")
+    assert tag_conventions(generic) == generic, "the generic webhook has real fields"
