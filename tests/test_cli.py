@@ -43,7 +43,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = run_cli("--help", env=clean_env(), cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("run", "dispatch", "db", "policy", "templates", "sandbox"):
+    for command in ("run", "dispatch", "db", "policy", "templates", "demo"):
         assert command in result.stdout
 
 

@@ -1,0 +1,59 @@
+"""`followup demo --fast`: the whole loop on a fresh machine, and a record holding each moment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+MOMENTS = [
+    "loop confirmed with an insight",
+    "still not right, escalated",
+    "follow-up snoozed",
+    "no reply, one gentle touch planned",
+    "30-day touch of the B2B case",
+]
+
+
+def test_the_fast_demo_runs_the_loop_and_writes_a_readable_record(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--fast", "--out", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    transcript = (tmp_path / "transcript.txt").read_text()
+    page = (tmp_path / "record.html").read_text()
+    assert f"{tmp_path / 'record.html'}" in result.stdout
+    for moment in MOMENTS:
+        assert f"✔ {moment}" in transcript
+        assert moment in page
+    # What each person and channel saw, in their words, escaped where it came from outside.
+    assert "DM to Ada Lovelace" in transcript and "Draft email" in transcript
+    assert "Call script" in transcript, "the phone complaint's draft is a call script"
+    assert "#support-escalations" in transcript and "invoice still shows both charges" in page
+    assert "Modal for Ben Okafor" in transcript and "Snooze" in transcript
+    assert "App Home of Grace Hopper" in transcript
+    assert "Only visible to Ada Lovelace" in transcript
+    assert (
+        transcript.index("Wed 07 Oct")
+        < transcript.index("Mon 02 Nov")
+        < transcript.index("Mon 16 Nov")
+    ), "time order"
+    assert "<script" not in page
+
+
+def test_the_demo_can_be_rerun(tmp_path: Path) -> None:
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "demo", "--fast", "--out", str(tmp_path)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
