@@ -8,8 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from bot.commands import Invocation, Reply
-from bot.outcomes import Refused, after_commit, apply_snooze, prepare_modal
+from bot.outcomes import Refused, after_commit, prepare_modal
 from bot.slack_text import escape
+from bot.snooze import apply_snooze
 from db import cases as store
 from db.models import Agent
 from db.outcomes import loop_figures, open_followup_for_case

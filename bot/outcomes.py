@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from bot import outcome_views as ov
 from bot.deps import Deps
-from bot.planning import calendar_of, team_lead
+from bot.planning import calendar_of
 from bot.policy import no_reply_retry_at
-from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db.models import Agent, FollowUp, Outcome
 
@@ -41,7 +40,7 @@ class Done:
     confirmation: str = ""
 
 
-def _agent(session: Session, slack_user_id: str) -> Agent | None:
+def agent_by_slack_user(session: Session, slack_user_id: str) -> Agent | None:
     return session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
 
 
@@ -50,7 +49,7 @@ def may_act(session: Session, followup: FollowUp, slack_user_id: str) -> bool:
     assignee = followup.assignee
     if assignee is not None and assignee.slack_user_id == slack_user_id:
         return True
-    actor = _agent(session, slack_user_id)
+    actor = agent_by_slack_user(session, slack_user_id)
     if actor is None or not actor.is_lead:
         return False
     if assignee is not None and assignee.lead_id == actor.id:
@@ -59,20 +58,20 @@ def may_act(session: Session, followup: FollowUp, slack_user_id: str) -> bool:
     return team_id is not None and actor.team_id == team_id
 
 
-def _refusal(followup: FollowUp) -> str:
+def refusal_text(followup: FollowUp) -> str:
     return (
         f"Only the person this follow-up is assigned to, or a lead of the team, can act on "
         f"{followup.case.source} #{followup.case.external_id}. Nothing was changed."
     )
 
 
-def _finished_text(session: Session, followup: FollowUp) -> str:
+def finished_text(session: Session, followup: FollowUp) -> str:
     outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
     who = f" by <@{outcome.recorded_by}>" if outcome else ""
     return f"This follow-up was already closed{who} ({followup.state}). Nothing was changed."
 
 
-def _load(session: Session, followup_id: int, lock: bool = False) -> FollowUp:
+def load_followup(session: Session, followup_id: int, lock: bool = False) -> FollowUp:
     followup = session.get(FollowUp, followup_id, with_for_update=lock)
     if followup is None:
         raise Refused("That follow-up no longer exists.")
@@ -102,11 +101,11 @@ def prepare_modal(
 ) -> Any:
     """The modal for a button ("done", "skip", "snooze"); raises Refused for a stranger."""
     with deps.session_factory() as session:
-        followup = _load(session, followup_id)
+        followup = load_followup(session, followup_id)
         if not may_act(session, followup, user_id):
-            raise Refused(_refusal(followup))
+            raise Refused(refusal_text(followup))
         if followup.state not in OPEN:
-            raise Refused(_finished_text(session, followup))
+            raise Refused(finished_text(session, followup))
         meta = ov.metadata(followup.id, channel, ts, surface)
         case = modal_case(followup)
         if kind == "done":
@@ -118,7 +117,7 @@ def prepare_modal(
         return ov.snooze_modal(case, meta, today)
 
 
-def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+def modal_value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
     return dict((values.get(block) or {}).get(action) or {})
 
 
@@ -126,15 +125,18 @@ def _parse_outcome(
     values: dict[str, Any], case: ov.ModalCase
 ) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    result = (_value(values, ov.B_RESULT, ov.A_RESULT).get("selected_option") or {}).get("value")
+    result = (modal_value(values, ov.B_RESULT, ov.A_RESULT).get("selected_option") or {}).get(
+        "value"
+    )
     if result not in ov.RESULTS:
         errors[ov.B_RESULT] = "Choose how it went."
-    said = (_value(values, ov.B_SAID, ov.A_SAID).get("value") or "").strip()
+    said = (modal_value(values, ov.B_SAID, ov.A_SAID).get("value") or "").strip()
     if len(said) > ov.SAID_LIMIT:
         errors[ov.B_SAID] = f"Keep it to {ov.SAID_LIMIT} characters: a sentence or two."
-    cause = (_value(values, ov.B_CAUSE, ov.A_CAUSE).get("selected_option") or {}).get("value")
+    cause = (modal_value(values, ov.B_CAUSE, ov.A_CAUSE).get("selected_option") or {}).get("value")
     asks = {
-        o.get("value") for o in _value(values, ov.B_ASKS, ov.A_ASKS).get("selected_options") or []
+        o.get("value")
+        for o in modal_value(values, ov.B_ASKS, ov.A_ASKS).get("selected_options") or []
     }
     if asks & {"referral_asked", "referral_given"} and result != "resolved":
         errors[ov.B_ASKS] = (
@@ -159,12 +161,12 @@ def record_outcome(
     meta = ov.read_metadata(private_metadata)
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = _load(session, int(meta["f"]), lock=True)
+        followup = load_followup(session, int(meta["f"]), lock=True)
         parsed, errors = _parse_outcome(values, modal_case(followup))
         if not may_act(session, followup, user_id):
-            return {ov.B_RESULT: _refusal(followup)}, None
+            return {ov.B_RESULT: refusal_text(followup)}, None
         if followup.state not in OPEN:
-            return {ov.B_RESULT: _finished_text(session, followup)}, None
+            return {ov.B_RESULT: finished_text(session, followup)}, None
         if errors:
             return errors, None
         result = str(parsed["result"])
@@ -189,12 +191,12 @@ def record_outcome(
         state = {"resolved": "done", "not_resolved": "escalated", "no_response": "no_response"}
         followup.state = state.get(final, "no_reply")
         _close(followup, now)
-        done = _done(followup)
+        done = done_for(followup)
         if final in ("no_reply", "unreachable"):
             _plan_gentle_touch(session, deps, followup, now)
             done.confirmation = "Noted. I'll remind you to try once more, gently, later."
         done.escalate = final == "not_resolved"
-        _audit(
+        audit_action(
             session,
             now,
             user_id,
@@ -211,14 +213,14 @@ def record_skip(
 ) -> tuple[dict[str, str] | None, Done | None]:
     """ "Skip" with its required reason."""
     meta = ov.read_metadata(private_metadata)
-    reason = (_value(values, ov.B_REASON, ov.A_REASON).get("value") or "").strip()
+    reason = (modal_value(values, ov.B_REASON, ov.A_REASON).get("value") or "").strip()
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = _load(session, int(meta["f"]), lock=True)
+        followup = load_followup(session, int(meta["f"]), lock=True)
         if not may_act(session, followup, user_id):
-            return {ov.B_REASON: _refusal(followup)}, None
+            return {ov.B_REASON: refusal_text(followup)}, None
         if followup.state not in OPEN:
-            return {ov.B_REASON: _finished_text(session, followup)}, None
+            return {ov.B_REASON: finished_text(session, followup)}, None
         if len(reason) < 3:
             return {
                 ov.B_REASON: "Say briefly why, so the team can tell skipped from forgotten."
@@ -234,72 +236,8 @@ def record_skip(
         )
         followup.state = "skipped"
         _close(followup, now)
-        _audit(session, now, user_id, meta, followup, "skipped", {"reason": reason[:300]})
-        return None, _done(followup)
-
-
-def snooze_until(
-    option: str, picked: date | None, now: datetime, calendar: WorkingCalendar
-) -> datetime:
-    """When a snooze option lands, always at a moment inside the agent's working hours."""
-    if option == "later_today":
-        return calendar.add_working_hours(calendar.next_window_start(now), 3)
-    if option == "next_morning":
-        return calendar.next_working_morning(now)
-    if option == "next_day":
-        return calendar.next_working_day(now)
-    if option == "three_days":
-        return calendar.next_window_start(now + timedelta(days=3))
-    if option == "pick_date" and picked is not None:
-        midnight = datetime.combine(picked, time(0, 0), tzinfo=calendar.zone)
-        return calendar.next_window_start(max(midnight, now))
-    raise ValueError(f"unknown snooze option {option!r}")
-
-
-def record_snooze(deps: Deps, user_id: str, private_metadata: str,
-                  values: dict[str, Any]) -> tuple[dict[str, str] | None, Done | None]:
-    """"Snooze" from the modal: the option and, for "pick a date", the date."""
-    meta = ov.read_metadata(private_metadata)
-    option = (_value(values, ov.B_WHEN, ov.A_WHEN).get("selected_option") or {}).get("value")
-    raw_date = _value(values, ov.B_DATE, ov.A_DATE).get("selected_date")
-    picked = date.fromisoformat(raw_date) if raw_date else None
-    return apply_snooze(deps, user_id, int(meta["f"]), str(option), picked, meta)
-
-
-def apply_snooze(deps: Deps, user_id: str, followup_id: int, option: str, picked: date | None,
-                 meta: dict[str, Any]) -> tuple[dict[str, str] | None, Done | None]:
-    """Plan the follow-up again for the chosen working moment; errors keyed by modal block."""
-    now = deps.clock.now()
-    with deps.session_factory.begin() as session:
-        followup = _load(session, followup_id, lock=True)
-        if not may_act(session, followup, user_id):
-            return {ov.B_WHEN: _refusal(followup)}, None
-        if followup.state not in OPEN:
-            return {ov.B_WHEN: _finished_text(session, followup)}, None
-        calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        if option not in ov.SNOOZES:
-            return {ov.B_WHEN: "Choose when to be reminded."}, None
-        if option == "pick_date":
-            if picked is None:
-                return {ov.B_DATE: "Pick a date."}, None
-            if picked < now.astimezone(calendar.zone).date():
-                return {ov.B_DATE: "That date has passed: pick today or later."}, None
-        until = snooze_until(option, picked, now, calendar)
-        followup.state = "planned"
-        followup.due_at = until
-        followup.snoozed_until = until
-        # A fresh delivery: the earlier DM is not a crashed send to reconcile against.
-        followup.attempts = 0
-        followup.claimed_by = None
-        followup.lease_until = None
-        followup.version += 1
-        followup.updated_at = now
-        _audit(session, now, user_id, meta, followup, "snoozed",
-               {"until": until.isoformat(), "option": option})
-        done = _done(followup)
-        local = until.astimezone(calendar.zone)
-        done.confirmation = f"Snoozed until {local:%a %d %b %H:%M} ({calendar.tz})."
-        return None, done
+        audit_action(session, now, user_id, meta, followup, "skipped", {"reason": reason[:300]})
+        return None, done_for(followup)
 
 
 def _close(followup: FollowUp, now: datetime) -> None:
@@ -309,14 +247,14 @@ def _close(followup: FollowUp, now: datetime) -> None:
     followup.updated_at = now
 
 
-def _done(followup: FollowUp) -> Done:
+def done_for(followup: FollowUp) -> Done:
     done = Done(followup.id, followup.assignee.slack_user_id if followup.assignee else None)
     if followup.slack_channel and followup.slack_ts:
         done.refresh.add((followup.slack_channel, followup.slack_ts))
     return done
 
 
-def _audit(
+def audit_action(
     session: Session,
     now: datetime,
     user_id: str,
@@ -346,7 +284,7 @@ def _next_touch(session: Session, followup: FollowUp) -> int:
     return int(highest or 0) + 1
 
 
-def _plan_extra(
+def plan_extra(
     session: Session,
     deps: Deps,
     followup: FollowUp,
@@ -391,7 +329,7 @@ def _plan_extra(
 def _plan_gentle_touch(session: Session, deps: Deps, followup: FollowUp, now: datetime) -> None:
     calendar = calendar_of(deps, followup.case.team, followup.assignee)
     due = no_reply_retry_at(now, deps.policy, calendar)
-    _plan_extra(
+    plan_extra(
         session,
         deps,
         followup,
@@ -402,108 +340,14 @@ def _plan_gentle_touch(session: Session, deps: Deps, followup: FollowUp, now: da
     )
 
 
-def escalate(deps: Deps, done: Done) -> None:
-    """Post "still not right" to the escalation channel at once, mentioning the lead."""
-    with deps.session_factory() as session:
-        followup = _load(session, done.followup_id)
-        case = followup.case
-        channel = (
-            case.team.escalation_channel if case.team else None
-        ) or deps.settings.escalation_channel
-        lead = team_lead(session, case.team, followup.assignee)
-        outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
-        args = dict(
-            followup_id=followup.id,
-            reference=f"{case.source} #{case.external_id}",
-            subject=case.subject,
-            customer=case.customer_name or case.company,
-            customer_said=outcome.customer_said if outcome else None,
-            agent_id=outcome.recorded_by if outcome else (done.assignee_slack_id or ""),
-            lead_id=lead.slack_user_id if lead else None,
-        )
-        dm = (followup.slack_channel, followup.slack_ts)
-    if channel is None:
-        log.warning("follow-up %s escalated but ESCALATION_CHANNEL is not set", done.followup_id)
-        return
-    permalink = None
-    if dm[0] and dm[1]:
-        try:
-            permalink = deps.client.chat_getPermalink(channel=dm[0], message_ts=dm[1])["permalink"]
-        except SlackApiError as error:
-            log.warning("no permalink for the DM: %s", error.response.get("error"))
-    blocks = ov.escalation_blocks(permalink=permalink, **args)  # type: ignore[arg-type]
-    deps.client.chat_postMessage(
-        channel=channel,
-        text=f"A resolution did not hold: {args['reference']}",
-        blocks=[b.to_dict() for b in blocks],
-        unfurl_links=False,
-    )
-
-
-def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[Any]:
-    """A lead's "Handled": plan a fresh check-in per policy; the updated post's blocks."""
-    now = deps.clock.now()
-    with deps.session_factory.begin() as session:
-        followup = _load(session, followup_id, lock=True)
-        actor = _agent(session, user_id)
-        lead = team_lead(session, followup.case.team, followup.assignee)
-        allowed = (actor is not None and actor.is_lead) or (
-            lead is None
-            and followup.assignee is not None
-            and followup.assignee.slack_user_id == user_id
-        )
-        if not allowed:
-            raise Refused(
-                "Only a lead of the team can mark an escalation handled. Nothing was changed."
-            )
-        if followup.state != "escalated":
-            raise Refused("This escalation was already handled.")
-        followup.state = "escalation_handled"
-        followup.version += 1
-        followup.updated_at = now
-        rule = next((r for r in deps.policy.rules if r.name == followup.rule), None)
-        offset = rule.touches[0].after.delta if rule and rule.touches else timedelta(hours=72)
-        calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        _plan_extra(
-            session,
-            deps,
-            followup,
-            calendar.next_window_start(now + offset),
-            template="check_in",
-            now=now,
-            why="a fresh check-in after an escalation was handled",
-        )
-        store.audit(
-            session,
-            at=now,
-            actor=user_id,
-            surface="escalation",
-            entity="follow_up",
-            entity_id=followup.id,
-            action="escalation_handled",
-            detail={},
-        )
-        case = followup.case
-        outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
-        return ov.escalation_blocks(
-            followup_id=followup.id,
-            reference=f"{case.source} #{case.external_id}",
-            subject=case.subject,
-            customer=case.customer_name or case.company,
-            customer_said=outcome.customer_said if outcome else None,
-            agent_id=outcome.recorded_by if outcome else "",
-            lead_id=None,
-            permalink=None,
-            handled_by=user_id,
-        )
-
-
 def after_commit(deps: Deps, done: Done, origin: tuple[str | None, str | None]) -> None:
     """Slack side effects of a recorded action: escalate, update the DM(s), refresh App Home."""
     from bot.nudges import refresh_message_at, refresh_messages
     from bot.queue import publish_home
 
     if done.escalate:
+        from bot.escalation import escalate
+
         try:
             escalate(deps, done)
         except SlackApiError as error:

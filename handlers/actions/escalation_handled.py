@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
-from bot.outcomes import Refused, mark_escalation_handled
+from bot.escalation import mark_escalation_handled
+from bot.outcomes import Refused
 
 
 def handle_escalation_handled(

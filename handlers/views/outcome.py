@@ -9,7 +9,8 @@ from slack_bolt import Ack
 
 from bot.deps import Deps
 from bot.outcome_views import read_metadata
-from bot.outcomes import Done, after_commit, record_outcome, record_skip, record_snooze
+from bot.outcomes import Done, after_commit, record_outcome, record_skip
+from bot.snooze import record_snooze
 
 Recorder = Callable[[Deps, str, str, dict[str, Any]], tuple[dict[str, str] | None, Done | None]]
 
