@@ -121,6 +121,11 @@ def modal_value(values: dict[str, Any], block: str, action: str) -> dict[str, An
     return dict((values.get(block) or {}).get(action) or {})
 
 
+def selected(values: dict[str, Any], block: str, action: str) -> Any:
+    """The value of the option chosen in a select or radio group, or None."""
+    return (modal_value(values, block, action).get("selected_option") or {}).get("value")
+
+
 def _parse_outcome(
     values: dict[str, Any], case: ov.ModalCase
 ) -> tuple[dict[str, Any], dict[str, str]]:

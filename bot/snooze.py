@@ -17,6 +17,7 @@ from bot.outcomes import (
     may_act,
     modal_value,
     refusal_text,
+    selected,
 )
 from bot.planning import calendar_of
 from bot.working_hours import WorkingCalendar
@@ -45,7 +46,7 @@ def record_snooze(
 ) -> tuple[dict[str, str] | None, Done | None]:
     """ "Snooze" from the modal: the option and, for "pick a date", the date."""
     meta = ov.read_metadata(private_metadata)
-    option = (modal_value(values, ov.B_WHEN, ov.A_WHEN).get("selected_option") or {}).get("value")
+    option = selected(values, ov.B_WHEN, ov.A_WHEN)
     raw_date = modal_value(values, ov.B_DATE, ov.A_DATE).get("selected_date")
     picked = date.fromisoformat(raw_date) if raw_date else None
     return apply_snooze(deps, user_id, int(meta["f"]), str(option), picked, meta)
