@@ -48,8 +48,10 @@ def record_delivery(
         _insert(session, InboundDelivery)
         .values(source=source, key=key[:300], result=result, received_at=now)
         .on_conflict_do_nothing(index_elements=["source", "key"])
+        # RETURNING, not rowcount: PostgreSQL reports -1 rows for a skipped conflict here.
+        .returning(InboundDelivery.id)
     )
-    return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
+    return session.execute(statement).scalar() is not None
 
 
 def delivery_seen(session: Session, source: str, key: str) -> bool:
@@ -178,8 +180,7 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
     a helpdesk closing again) starts a new resolution cycle; a reopen cancels open follow-ups.
     """
     if closed.event is Event.CLOSED:
-        inserted = cast(
-            CursorResult[Any],
+        inserted = (
             session.execute(
                 _insert(session, Case)
                 .values(
@@ -193,8 +194,10 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
                     **_case_values(closed),
                 )
                 .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            ),
-        ).rowcount
+                .returning(Case.id)
+            ).scalar()
+            is not None
+        )
     case = session.scalar(
         select(Case)
         .where(Case.source == closed.source, Case.external_id == closed.external_id)
@@ -277,13 +280,19 @@ def adopt_owned_cases(session: Session, agent: Agent) -> int:
     if not owned:
         return 0
     session.execute(
-        update(Case).where(Case.id.in_(owned)).values(owner_id=agent.id)
+        update(Case)
+        .where(Case.id.in_(owned))
+        .values(owner_id=agent.id)
         .execution_options(synchronize_session=False)
     )
     result = session.execute(
         update(FollowUp)
-        .where(FollowUp.case_id.in_(owned), FollowUp.assignee_id.is_(None),
-               FollowUp.role == "owner", FollowUp.state.in_(("planned", "snoozed")))
+        .where(
+            FollowUp.case_id.in_(owned),
+            FollowUp.assignee_id.is_(None),
+            FollowUp.role == "owner",
+            FollowUp.state.in_(("planned", "snoozed")),
+        )
         .values(assignee_id=agent.id)
         .execution_options(synchronize_session=False)
     )

@@ -71,7 +71,8 @@ def test_london_agent_friday_close_is_nudged_monday_in_working_hours(bot_on_each
     assert len(nudges(bot)) == 2
 
 
-def test_the_same_delivery_twice_makes_one_case_and_one_plan(bot: Any) -> None:
+def test_the_same_delivery_twice_makes_one_case_and_one_plan(bot_on_each_db: Any) -> None:
+    bot = bot_on_each_db
     assert post_case(bot)[0] == 202
     status, body = post_case(bot)
     assert (status, body["status"]) == (200, "duplicate")
@@ -80,7 +81,10 @@ def test_the_same_delivery_twice_makes_one_case_and_one_plan(bot: Any) -> None:
     assert dispatch_pass(bot.deps).delivered == 0
 
 
-def test_a_reopen_cancels_the_plan_and_the_next_close_plans_a_new_cycle(bot: Any) -> None:
+def test_a_reopen_cancels_the_plan_and_the_next_close_plans_a_new_cycle(
+    bot_on_each_db: Any,
+) -> None:
+    bot = bot_on_each_db
     assert post_case(bot)[0] == 202
     reopened = (FRIDAY_10_UTC + timedelta(hours=5)).isoformat()
     assert post_case(bot, event="reopened", closed_at=reopened)[0] == 202

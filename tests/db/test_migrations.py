@@ -40,3 +40,22 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_a_delivery_key_is_new_once_then_a_duplicate(database_url: str) -> None:
+    """On both databases: PostgreSQL reports no rowcount for a skipped conflict."""
+    from datetime import UTC, datetime
+
+    from db.cases import record_delivery
+    from db.engine import make_engine, make_session_factory
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        assert record_delivery(session, "zendesk", "inv-1", now) is True
+    with sessions.begin() as session:
+        assert record_delivery(session, "zendesk", "inv-1", now) is False
+        assert record_delivery(session, "zendesk", "inv-2", now) is True
+    engine.dispose()
