@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +14,7 @@ from types import FrameType
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.builtin import SocketModeClient
 from sqlalchemy import inspect
 
 from bot.clock import Clock, SystemClock
@@ -20,6 +23,11 @@ from bot.deps import Deps, make_web_client
 from bot.server import FollowupWSGI, HttpServer
 
 log = logging.getLogger("followup.run")
+
+# slack-sdk's built-in Socket Mode client notices a dead connection only through its pings
+# (several missed in a row); Bolt's default of 10 s leaves a silent drop unnoticed for about a
+# minute, slack-sdk's own default of 5 s halves that.
+SOCKET_PING_SECONDS = 5.0
 
 
 class StartupError(Exception):
@@ -78,12 +86,37 @@ class Running:
 
         stop_scheduler(self.scheduler)
         if self.socket_mode is not None:
-            self.socket_mode.close()
+            close_socket_mode(self.socket_mode.client)
         self.http.stop()
         self.deps.engine.dispose()
 
 
-def start(deps: Deps, *, verify_token: bool = True, with_scheduler: bool = True) -> Running:
+def close_socket_mode(client: SocketModeClient) -> None:
+    """Close slack-sdk's built-in Socket Mode client at once, not after its 3 s read timeout."""
+    # What close() sets first, set before the socket goes so nothing reconnects in between.
+    client.auto_reconnect_enabled = False
+    client.current_session_state.terminated = True
+    session = client.current_session
+    sock = session.sock if session is not None else None
+    if sock is not None:
+        # The reader holds the socket's receive lock inside recv(); close() needs that lock.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    try:
+        client.close()
+    except AttributeError:
+        # slack-sdk 3.47: two threads can both pass disconnect()'s `if self.sock is not None`;
+        # the loser fails on None. Closing again finds the socket gone and finishes the job.
+        client.close()
+
+
+def start(
+    deps: Deps,
+    *,
+    verify_token: bool = True,
+    with_scheduler: bool = True,
+    socket_ping_seconds: float = SOCKET_PING_SECONDS,
+) -> Running:
     """Start the HTTP server, Socket Mode (when configured) and the scheduler; return at once."""
     from bot.app import build_app
     from bot.intake import receive_webhook
@@ -96,7 +129,9 @@ def start(deps: Deps, *, verify_token: bool = True, with_scheduler: bool = True)
     http.start()
     handler = None
     if settings.socket_mode:
-        handler = SocketModeHandler(app, settings.slack_app_token)
+        handler = SocketModeHandler(
+            app, settings.slack_app_token, ping_interval=socket_ping_seconds
+        )
         handler.connect()
     scheduler = build_scheduler(deps) if with_scheduler else None
     if scheduler is not None:

@@ -30,11 +30,6 @@ def auth_test(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def apps_connections_open(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
-    """apps.connections.open: the Socket Mode URL (served by the sandbox itself)."""
-    return {"ok": True, "url": ws.base_url.replace("http://", "ws://", 1) + "/socket"}
-
-
 def chat_post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     """chat.postMessage: store a bot message in a channel or a user's IM."""
     channel_id = ws.resolve_channel(args.get("channel"))
@@ -262,7 +257,6 @@ def _cursor_ts(cursor: Any) -> Decimal | None:
 
 CHAT_METHODS = {
     "auth.test": auth_test,
-    "apps.connections.open": apps_connections_open,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
     "chat.delete": chat_delete,

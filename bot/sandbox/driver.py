@@ -1,4 +1,11 @@
-"""`SlackDriver`: sends the bot signed requests exactly as Slack would, over real HTTP."""
+"""`SlackDriver`: sends the bot requests exactly as Slack would: signed HTTP or Socket Mode.
+
+In HTTP mode every request is a signed POST to the bot's `/slack/events`. In Socket Mode the
+same payloads go out as envelopes over the connection the bot opened to the sandbox
+(`slash_commands`, `interactive`, `events_api`), and the bot's acknowledgement comes back as a
+`DriverResponse` with status 200 and the acknowledgement's payload as the JSON body, so a test
+reads both modes the same way.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ from bot.sandbox.payloads import (
 from bot.sandbox.webapi import SlackSandbox
 
 _SIGNING_OPTIONS = ("timestamp", "signature", "unsigned", "retry_num", "retry_reason")
+MODES = ("http", "socket")
+# Interactions whose acknowledgement may carry an answer (Slack's `accepts_response_payload`).
+_ANSWERABLE = frozenset({"view_submission", "block_suggestion"})
 
 
 @dataclass
@@ -40,16 +50,31 @@ class DriverResponse:
 
 
 class SlackDriver:
-    """Posts slash commands, interactions and events to the bot's `/slack/events`."""
+    """Delivers slash commands, interactions and events to the bot, over HTTP or Socket Mode."""
 
     def __init__(
-        self, events_url: str, signing_secret: str, sandbox: SlackSandbox, timeout: float = 10.0
+        self,
+        events_url: str,
+        signing_secret: str,
+        sandbox: SlackSandbox,
+        timeout: float = 10.0,
+        *,
+        mode: str = "http",
     ) -> None:
+        """`mode="socket"` pushes envelopes through `sandbox.socket_mode`; URL and secret unused."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.events_url = events_url
         self.signing_secret = signing_secret
         self.sandbox = sandbox
         self.timeout = timeout
+        self.mode = mode
         self._sequence = 0
+
+    @classmethod
+    def over_socket(cls, sandbox: SlackSandbox, timeout: float = 10.0) -> SlackDriver:
+        """A driver for a bot in Socket Mode, connected to `sandbox`."""
+        return cls("", "", sandbox, timeout, mode="socket")
 
     # -- transport -------------------------------------------------------------------------
 
@@ -89,16 +114,55 @@ class SlackDriver:
             connection.close()
 
     def post_form(self, fields: dict[str, Any], **options: Any) -> DriverResponse:
-        """POST form-encoded fields."""
+        """POST form-encoded fields (a slash command; in Socket Mode its envelope)."""
+        if self.mode == "socket":
+            return self.push("slash_commands", dict(fields), True, **options)
         return self.post(urlencode(fields), "application/x-www-form-urlencoded", **options)
 
     def post_payload(self, payload: dict[str, Any], **options: Any) -> DriverResponse:
         """POST an interaction payload as `payload=<json>`, the way Slack sends interactivity."""
+        if self.mode == "socket":
+            answerable = payload.get("type") in _ANSWERABLE
+            return self.push("interactive", payload, answerable, **options)
         return self.post_form({"payload": json.dumps(payload)}, **options)
 
     def post_json(self, body: dict[str, Any], **options: Any) -> DriverResponse:
         """POST a JSON body, as the Events API does."""
+        if self.mode == "socket":
+            if body.get("type") == "url_verification":
+                raise ValueError("Socket Mode has no Request URL to verify")
+            return self.push("events_api", body, False, **options)
         return self.post(json.dumps(body), "application/json", **options)
+
+    def push(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        accepts_response_payload: bool = False,
+        *,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+        **signing: Any,
+    ) -> DriverResponse:
+        """Send one Socket Mode envelope and wait for the bot's acknowledgement.
+
+        Raises `EnvelopeNotAcknowledged` (a TimeoutError) when none comes within `timeout`, as
+        the HTTP transport raises when the bot does not answer.
+        """
+        if signing:
+            raise ValueError(f"{sorted(signing)} apply to signed HTTP requests, not Socket Mode")
+        ack = self.sandbox.socket_mode.deliver(
+            envelope_type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_num or 0,
+            retry_reason=retry_reason or ("" if retry_num is None else "timeout"),
+            timeout=self.timeout,
+        )
+        answer = ack.get("payload")
+        if answer is None:
+            return DriverResponse(200, "")
+        return DriverResponse(200, json.dumps(answer), {"Content-Type": "application/json"})
 
     # -- slash commands --------------------------------------------------------------------
 

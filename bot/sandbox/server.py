@@ -32,6 +32,10 @@ class Router(Protocol):
         """Answer one request."""
         ...
 
+    def upgrade(self, handler: BaseHTTPRequestHandler) -> None:
+        """Take over a request asking for a WebSocket; return when that connection has ended."""
+        ...
+
 
 class SandboxHTTPServer(ThreadingHTTPServer):
     """A threaded server whose handler threads never keep the process alive."""
@@ -54,6 +58,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("POST")
 
     def do_GET(self) -> None:
+        if (self.headers.get("Upgrade") or "").lower() == "websocket":
+            self.server.router.upgrade(self)
+            self.close_connection = True
+            return
         self._serve("GET")
 
     def _serve(self, verb: str) -> None:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from email.message import Message
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.sandbox.file_methods import FILE_METHODS, receive_upload
 from bot.sandbox.queries import SandboxQueries
 from bot.sandbox.response_urls import receive_response
 from bot.sandbox.server import Answer, SandboxHTTPServer, parse_api_args, upload_bytes
+from bot.sandbox.socket_mode import SocketModeServer
 from bot.sandbox.view_methods import VIEW_METHODS, apply_response_action
 from bot.sandbox.workspace import ApiError, RecordedCall, Workspace
 
@@ -57,6 +59,12 @@ class SlackSandbox(SandboxQueries):
         self._faults = Faults()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket_mode = SocketModeServer(self._ws.app_id)
+        """Socket Mode: the WebSocket URL apps.connections.open hands out, envelopes, faults."""
+        self._methods: dict[str, Method] = {
+            **METHODS,
+            "apps.connections.open": self._apps_connections_open,
+        }
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -80,6 +88,7 @@ class SlackSandbox(SandboxQueries):
         """Stop serving and release the port."""
         if self._server is None:
             return
+        self.socket_mode.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -294,6 +303,10 @@ class SlackSandbox(SandboxQueries):
             return self._respond(route.rsplit("/", 1)[1], body)
         return Answer(404, "Not Found")
 
+    def upgrade(self, handler: BaseHTTPRequestHandler) -> None:
+        """A WebSocket request: the Socket Mode connection (served on the handler's thread)."""
+        self.socket_mode.serve(handler)
+
     def call(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
         """Run one Web API method with Slack's auth, limits and injected faults."""
         args = dict(args)
@@ -314,7 +327,7 @@ class SlackSandbox(SandboxQueries):
         return answer
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
-        handler = METHODS.get(method)
+        handler = self._methods.get(method)
         if handler is None:
             return Answer(404, {"ok": False, "error": "unknown_method", "req_method": method})
         with self._lock:
@@ -341,6 +354,10 @@ class SlackSandbox(SandboxQueries):
                 return Answer(200, copy.deepcopy(handler(self._ws, args)))
             except ApiError as error:
                 return Answer(200, error.body())
+
+    def _apps_connections_open(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+        """apps.connections.open: a single-use WebSocket URL served by this sandbox."""
+        return {"ok": True, "url": self.socket_mode.open_url(ws.base_url)}
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
         if not token:
