@@ -73,8 +73,9 @@ class ClosedCase:
     """One case closed (or reopened) in a helpdesk, in our own vocabulary.
 
     `external_id` is unique per `source`; `closed_at` is time-zone aware. The owner is named by
-    at least one of `owner_slack_id`, `owner_email` or `owner_external_id` (a vendor's agent id,
-    resolved through the agent link table).
+    `owner_slack_id`, `owner_email` or `owner_external_id` (a vendor's agent id, resolved through
+    the agent link table), or by none of them: a case nobody owns is still kept, and its
+    follow-ups go to the triage channel. (The generic webhook itself requires an owner.)
     """
 
     source: str
@@ -116,10 +117,6 @@ class ClosedCase:
             raise CaseError("resolution", f"is longer than {MAX_RESOLUTION} characters")
         if len(self.tags) > MAX_TAGS:
             raise CaseError("tags", f"has more than {MAX_TAGS} tags")
-        if self.event is Event.CLOSED and not (
-            self.owner_email or self.owner_slack_id or self.owner_external_id
-        ):
-            raise CaseError("owner_email", "an owner_email or owner_slack_id is required")
         for name in ("customer_name", "customer_email", "company", "owner_email", "url", "team"):
             value = getattr(self, name)
             if value is not None and len(value) > MAX_SHORT:

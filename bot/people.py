@@ -19,7 +19,7 @@ PROFILE_TTL = timedelta(hours=24)
 """How long a cached Slack time zone is trusted (people travel; DST is zoneinfo's job)."""
 
 
-def _name_of(user: dict[str, Any]) -> str | None:
+def name_of(user: dict[str, Any]) -> str | None:
     """The name a customer should see under a draft: the real name before the handle."""
     profile = user.get("profile") or {}
     return (
@@ -46,9 +46,7 @@ def ensure_profile(deps: Deps, agent_id: int) -> Agent:
             updates.update(
                 timezone=user.get("tz") or None,
                 timezone_fetched_at=now,
-                display_name=(user.get("profile") or {}).get("display_name")
-                or user.get("real_name")
-                or user.get("name"),
+                display_name=name_of(user),
             )
             email = (user.get("profile") or {}).get("email")
             if email:
@@ -90,7 +88,7 @@ def agent_for_email(deps: Deps, email: str, team_id: int | None) -> Agent | None
         agent.email = email
         agent.timezone = user.get("tz") or agent.timezone
         agent.timezone_fetched_at = now
-        agent.display_name = _name_of(user)
+        agent.display_name = name_of(user)
         session.flush()
         store.adopt_owned_cases(session, agent)
         session.expunge(agent)

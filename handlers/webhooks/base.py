@@ -477,7 +477,6 @@ def template_body_fields(
     request: WebhookRequest,
     *,
     owner_key: str,
-    owner_hint: str,
     company_key: str,
     closed_key: str,
 ) -> dict[str, Any]:
@@ -492,8 +491,6 @@ def template_body_fields(
     else:
         subject = text(data.get("subject"), "subject") or ""
     owner = email(data.get(owner_key), owner_key)
-    if event is Event.CLOSED and owner is None:
-        raise bad(owner_key, f"is required ({owner_hint})")
     return {
         "external_id": ticket_id,
         "subject": clip(subject, MAX_SUBJECT) or "",

@@ -131,8 +131,6 @@ class ChatwootAdapter:
         assignee = obj(dig(data, "meta", "assignee"))
         owner_email = email(assignee.get("email"), "meta.assignee.email")
         owner_id = ident(assignee.get("id"), "meta.assignee.id")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("meta.assignee", "is required (the conversation is unassigned)")
         sender = obj(dig(data, "meta", "sender"))
         case = make_case(
             source=self.source,

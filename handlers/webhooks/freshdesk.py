@@ -133,7 +133,6 @@ class FreshdeskAdapter:
                 event,
                 request,
                 owner_key="agent_email",
-                owner_hint="the agent's email",
                 company_key="company",
                 closed_key="closed_at",
             ),

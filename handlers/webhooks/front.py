@@ -119,8 +119,6 @@ class FrontAdapter:
             person = obj(dig(event_data, "source", "data"))
         owner_email = email(person.get("email"), "conversation.assignee.email")
         owner_id = ident(person.get("id"), "conversation.assignee.id")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("conversation.assignee", "is required (unassigned, archived by a rule)")
         recipient = obj(conversation.get("recipient"))
         message_type = text(dig(conversation, "last_message", "type"), "last_message.type")
         case = make_case(

@@ -89,8 +89,6 @@ class HelpScoutAdapter:
         owner = _person(data, "assignee", "owner", "closedByUser")
         owner_email = email(owner.get("email"), "assignee.email")
         owner_id = ident(owner.get("id"), "assignee.id")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("assignee", "is required (the conversation has no assigned user)")
         customer = _person(data, "primaryCustomer", "customer")
         url = text(dig(data, "_links", "web", "href"), "_links.web.href")
         case = make_case(

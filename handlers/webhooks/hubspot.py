@@ -21,8 +21,8 @@ integration vendors):
 Decision: the workflow webhook gives a real subject and owner and is the recommended setup.
 A Webhooks API event becomes a case titled "HubSpot ticket <id>", owned by the HubSpot user
 who moved the ticket (`userId:<id>`, linked with `followup agents link`); enriching it through
-the HubSpot API is not possible without network access here. Events with no person behind them
-(workflows, integrations) are ignored with a reason rather than refusing the whole batch.
+the HubSpot API is not possible without network access here. A close with no person behind it
+(a workflow, an integration) is still a case: it has no owner and goes to the triage channel.
 """
 
 from __future__ import annotations
@@ -146,13 +146,7 @@ class HubSpotAdapter:
             event = Event.CLOSED if stage in config.hubspot_closed_stages else Event.REOPENED
             source_id = text(raw.get("sourceId"), f"{name}.sourceId") or ""
             owner = source_id if source_id.startswith("userId:") else None
-            if event is Event.CLOSED and owner is None:
-                change = text(raw.get("changeSource"), f"{name}.changeSource") or "unknown"
-                ignored.append(
-                    f"HubSpot ticket {ticket_id} closed by {change}, not a person: "
-                    "no owner (use the workflow webhook)"
-                )
-                continue
+            # A close by a workflow or integration names no person: the case goes to triage.
             cases.append(
                 make_case(
                     source=self.source,
@@ -191,8 +185,6 @@ class HubSpotAdapter:
             raise bad("subject", "is required (add the ticket name to the webhook body)")
         owner_email = email(prop("owner_email"), "owner_email")
         owner_id = ident(prop("hubspot_owner_id"), "hubspot_owner_id")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("hubspot_owner_id", "is required (the ticket owner)")
         case = make_case(
             source=self.source,
             external_id=ticket_id,

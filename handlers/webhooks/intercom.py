@@ -101,11 +101,8 @@ class IntercomAdapter:
             owner_email = email(author.get("email"), "author.email")
             owner_id = ident(author.get("id"), "author.id")
         subject = self._subject(item)
-        if event is Event.CLOSED:
-            if subject is None:
-                raise bad("data.item.source.body", "is required (the conversation has no text)")
-            if owner_email is None and owner_id is None:
-                raise bad("data.item.assignee", "is required (no admin assigned or closing)")
+        if event is Event.CLOSED and subject is None:
+            raise bad("data.item.source.body", "is required (the conversation has no text)")
         customer = self._customer(item)
         closed_at = (
             parse_time(part.get("created_at"), "conversation_part.created_at")

@@ -107,8 +107,6 @@ class JiraAdapter:
         person = obj(fields.get("assignee")) or obj(data.get("user"))
         owner_email = email(person.get("emailAddress"), "assignee.emailAddress")
         owner_id = ident(person.get("accountId") or person.get("name"), "assignee.accountId")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("issue.fields.assignee", "is required (no assignee or acting user)")
         reporter = obj(fields.get("reporter"))
         case = make_case(
             source=self.source,

@@ -106,8 +106,6 @@ class ZammadAdapter:
         owner = _user(ticket.get("owner")) or _user(ticket.get("updated_by"))
         owner_email = email(owner.get("email"), "ticket.owner.email")
         owner_id = ident(owner.get("id"), "ticket.owner.id")
-        if event is Event.CLOSED and owner_email is None and owner_id is None:
-            raise bad("ticket.owner", "is required (the ticket has no owner)")
         customer = _user(ticket.get("customer"))
         article = obj(data.get("article"))
         resolution = None

@@ -211,7 +211,6 @@ class ZendeskAdapter:
                 event,
                 request,
                 owner_key="assignee_email",
-                owner_hint="the solving agent's email",
                 company_key="organization",
                 closed_key="updated_at",
             ),

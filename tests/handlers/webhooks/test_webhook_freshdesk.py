@@ -49,10 +49,15 @@ def test_custom_status_is_ignored() -> None:
     assert result.cases == [] and "Waiting on Customer" in result.ignored[0]
 
 
-@pytest.mark.parametrize("field", ["status", "ticket_id", "subject", "agent_email"])
+@pytest.mark.parametrize("field", ["status", "ticket_id", "subject"])
 def test_missing_fields_are_400(field: str) -> None:
     error = refuse(signed("freshdesk", freshdesk(**{field: ""})))
     assert error.status == 400 and error.message.startswith(f"{field}: ")
+
+
+def test_rule_without_agent_is_kept_for_triage() -> None:
+    case = accept(signed("freshdesk", freshdesk(agent_email=""))).cases[0]
+    assert case.owner_email is None
 
 
 def test_form_encoded_body() -> None:

@@ -37,9 +37,11 @@ def test_batch_mixes_closes_reopens_and_other_events() -> None:
     assert [(c.external_id, c.event) for c in result.cases] == [
         ("1246965", Event.CLOSED),
         ("2", Event.REOPENED),
+        ("5", Event.CLOSED),
     ]
-    assert len(result.ignored) == 3
-    assert any("AUTOMATION_PLATFORM" in reason for reason in result.ignored)
+    assert len(result.ignored) == 2
+    # Closed by a workflow: no person to own it, so it is kept for triage, never dropped.
+    assert result.cases[2].owner_external_id is None
 
 
 def test_closed_stages_are_configuration() -> None:
@@ -75,11 +77,18 @@ def test_flat_workflow_body_and_reopen() -> None:
     assert (case.external_id, case.event) == ("77", Event.REOPENED)
 
 
-@pytest.mark.parametrize("field", ["subject", "hubspot_owner_id"])
+@pytest.mark.parametrize("field", ["subject"])
 def test_workflow_missing_fields_are_400(field: str) -> None:
     body = hubspot_workflow()
     del body["properties"][field]
     assert refuse(signed("hubspot", body)).message.startswith(f"{field}: ")
+
+
+def test_workflow_without_owner_is_kept_for_triage() -> None:
+    body = hubspot_workflow()
+    del body["properties"]["hubspot_owner_id"]
+    case = accept(signed("hubspot", body)).cases[0]
+    assert case.owner_email is None and case.owner_external_id is None
 
 
 def _v3(body: bytes, url: str, millis: str, secret: str = SECRET) -> str:

@@ -77,10 +77,15 @@ def test_trigger_with_unknown_status_is_ignored() -> None:
     assert result.cases == [] and "Gelöst" in result.ignored[0]
 
 
-@pytest.mark.parametrize("field", ["ticket_id", "subject", "assignee_email"])
+@pytest.mark.parametrize("field", ["ticket_id", "subject"])
 def test_trigger_missing_fields_are_400(field: str) -> None:
     error = refuse(signed("zendesk", zendesk_trigger(**{field: ""})))
     assert error.status == 400 and error.message.startswith(f"{field}: ")
+
+
+def test_trigger_without_assignee_is_kept_for_triage() -> None:
+    case = accept(signed("zendesk", zendesk_trigger(assignee_email=""))).cases[0]
+    assert case.owner_email is None and case.owner_external_id is None
 
 
 def test_event_webhook_solved() -> None:

@@ -1,0 +1,506 @@
+"""`followup import FILE.csv`: backfill closed cases in batches, with their follow-up plans.
+
+Rows carry the generic webhook's fields and are stored under one webhook source (default
+`generic`), so a case that later arrives by that webhook is the same case, never a second one.
+Cases and planned follow-ups are written a few thousand per statement; planning is the policy's
+own `plan_touches`, with memoised rule matching and tabled working windows (bulk_planning).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from bot.bulk_planning import MemoPolicy, TabledCalendar
+from bot.cases import SOURCES, CaseError, Channel, ClosedCase, Kind, Severity
+from bot.deps import Deps
+from bot.planning import calendar_of
+from bot.policy import Role, plan_touches
+from bot.working_hours import WorkingCalendar
+from db import bulk
+from db import cases as store
+from db.models import Agent, Team
+
+COLUMNS = (
+    "case_id",
+    "subject",
+    "closed_at",
+    "owner_email",
+    "owner_slack_id",
+    "resolution",
+    "customer_name",
+    "customer_email",
+    "company",
+    "channel",
+    "severity",
+    "kind",
+    "b2b",
+    "senior_involved",
+    "account_manager_email",
+    "team",
+    "tags",
+    "url",
+)
+REQUIRED_COLUMNS = ("case_id", "subject", "closed_at")
+CHUNK = 2000
+"""Rows per transaction and per INSERT: big enough to amortise, small enough to stay snappy."""
+
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_TAG_SPLIT = re.compile(r"[,;]")
+_SPACE = re.compile(r"\s")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""Bytes that were not UTF-8, kept by the surrogateescape decoder so one row can be refused."""
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0", ""}
+E = TypeVar("E", bound=StrEnum)
+
+
+class BackfillError(Exception):
+    """The file as a whole cannot be imported (missing, no header, unknown columns)."""
+
+
+class RowError(ValueError):
+    """One row cannot be imported; the message is the reason shown with its line number."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and every rejected row with its physical line number."""
+
+    rows: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    planned: int = 0
+    too_late: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} rows: imported {self.imported}, duplicates {self.duplicates}, "
+            f"rejected {self.rejected}; planned {self.planned} follow-ups "
+            f"({self.too_late} touches already past their cut-off were not planned)"
+        )
+
+    def rejection_lines(self) -> list[str]:
+        return [f"line {r.line}: {r.reason}" for r in self.rejections]
+
+
+# --- one row ------------------------------------------------------------------------------
+
+
+_MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {
+    kind: {member.value: member for member in kind} for kind in (Channel, Severity, Kind)
+}
+
+
+def _choice(value: str | None, name: str, kind: type[E], default: E) -> E:
+    if value is None:
+        return default
+    found = _MEMBERS[kind].get(value.lower())
+    if found is None:
+        allowed = ", ".join(member.value for member in kind)
+        raise RowError(f"{name}: unknown value {value[:40]!r} (one of: {allowed})")
+    return found  # type: ignore[return-value]
+
+
+def _flag(value: str | None, name: str) -> bool:
+    word = (value or "").lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise RowError(f"{name}: expected true or false, got {word[:40]!r}")
+
+
+def _email(value: str | None, name: str) -> str | None:
+    if value is not None and (value.count("@") != 1 or _SPACE.search(value)):
+        raise RowError(f"{name}: is not an email address: {value[:80]!r}")
+    return value
+
+
+def _closed_at(value: str | None) -> datetime:
+    if value is None:
+        raise RowError("closed_at: is required (ISO 8601 with an offset)")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RowError(f"closed_at: not an ISO 8601 date and time: {value[:40]!r}") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise RowError(f"closed_at: needs an offset or Z (e.g. 2026-11-20T10:00:00Z): {value!r}")
+    return moment
+
+
+def parse_row(header: list[str], values: list[str], source: str) -> ClosedCase:
+    """A closed case from one CSV record, with the generic webhook's rules; RowError if not."""
+    if len(values) != len(header):
+        raise RowError(f"has {len(values)} fields, the header has {len(header)}")
+    if _UNDECODABLE.search("".join(values)):
+        raise RowError("contains bytes that are not valid UTF-8")
+    data = {name: raw.strip() or None for name, raw in zip(header, values, strict=True)}
+    get = data.get
+    case_id, subject = get("case_id"), get("subject")
+    if case_id is None:
+        raise RowError("case_id: is required")
+    if subject is None:
+        raise RowError("subject: is required")
+    owner_email = _email(get("owner_email"), "owner_email")
+    owner_slack_id = get("owner_slack_id")
+    if owner_slack_id is not None and not _SLACK_USER.match(owner_slack_id):
+        raise RowError(f"owner_slack_id: is not a Slack user id: {owner_slack_id[:40]!r}")
+    if not (owner_email or owner_slack_id):
+        raise RowError("owner_email: an owner_email or owner_slack_id is required")
+    url = get("url")
+    if url is not None and not url.lower().startswith(("https://", "http://")):
+        raise RowError("url: must be an http(s) URL")
+    tags = get("tags")
+    try:
+        return ClosedCase(
+            source=source,
+            external_id=case_id,
+            subject=subject,
+            closed_at=_closed_at(get("closed_at")),
+            owner_email=owner_email,
+            owner_slack_id=owner_slack_id,
+            resolution=get("resolution"),
+            customer_name=get("customer_name"),
+            customer_email=_email(get("customer_email"), "customer_email"),
+            company=get("company"),
+            channel=_choice(get("channel"), "channel", Channel, Channel.EMAIL),
+            severity=_choice(get("severity"), "severity", Severity, Severity.NORMAL),
+            kind=_choice(get("kind"), "kind", Kind, Kind.REQUEST),
+            b2b=_flag(get("b2b"), "b2b"),
+            senior_involved=_flag(get("senior_involved"), "senior_involved"),
+            account_manager_email=_email(get("account_manager_email"), "account_manager_email"),
+            team=get("team"),
+            tags=tuple(t.strip() for t in _TAG_SPLIT.split(tags) if t.strip()) if tags else (),
+            url=url,
+        )
+    except CaseError as error:
+        raise RowError(str(error)) from None
+
+
+def check_header(record: list[str]) -> list[str]:
+    """The column names of a header row; BackfillError naming unknown or missing columns."""
+    header = [name.strip().lower() for name in record]
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise BackfillError(
+            f"unknown column(s) {', '.join(repr(n) for n in unknown)} in the header (line 1); "
+            f"the columns are: {', '.join(COLUMNS)}"
+        )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise BackfillError(f"column(s) {', '.join(repeated)} appear more than once")
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise BackfillError(f"the header lacks the required column(s) {', '.join(missing)}")
+    if "owner_email" not in header and "owner_slack_id" not in header:
+        raise BackfillError("the header needs an owner_email or an owner_slack_id column")
+    return header
+
+
+# --- planning many cases ------------------------------------------------------------------
+
+
+class _Planner:
+    """Teams, agents and calendars loaded once per import; rows planned without round trips."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.policy = MemoPolicy.of(deps.policy)
+        self.teams: dict[str, Team] = {}
+        self.calendars: dict[tuple[int, int | None], WorkingCalendar] = {}
+        self.agents: dict[int, Agent] = {}
+        self.by_email: dict[str, int] = {}
+        self.by_slack: dict[str, int] = {}
+        self.first_lead: dict[int, int] = {}
+
+    def load(self, agents: Iterable[Agent]) -> None:
+        for agent in sorted(agents, key=lambda a: a.id):
+            self.agents[agent.id] = agent
+            self.by_slack[agent.slack_user_id] = agent.id
+            if agent.email:
+                self.by_email.setdefault(agent.email.lower(), agent.id)
+            if agent.is_lead and agent.team_id is not None:
+                self.first_lead.setdefault(agent.team_id, agent.id)
+
+    def team(self, session: Any, slug: str | None) -> Team:
+        from bot.intake import team_defaults
+
+        key = (slug or "default").strip().lower()[:80] or "default"
+        found = self.teams.get(key)
+        if found is None:
+            found = store.team_for(session, key, team_defaults(self.deps), self.deps.clock.now())
+            self.teams[key] = found
+        return found
+
+    def calendar(self, team: Team, agent_id: int | None) -> WorkingCalendar:
+        key = (team.id, agent_id)
+        found = self.calendars.get(key)
+        if found is None:
+            agent = self.agents.get(agent_id) if agent_id is not None else None
+            found = TabledCalendar.of(calendar_of(self.deps, team, agent))
+            self.calendars[key] = found
+        return found
+
+    def owner_of(self, case: ClosedCase) -> int | None:
+        if case.owner_slack_id:
+            return self.by_slack.get(case.owner_slack_id)
+        return self.by_email.get(case.owner_email.lower()) if case.owner_email else None
+
+    def touches(
+        self, case: ClosedCase, case_id: int, team: Team, owner_id: int | None, now: datetime
+    ) -> tuple[list[dict[str, object]], int]:
+        """Follow-up rows for one new case, and how many touches were already too late."""
+        manager_id = (
+            self.by_email.get(case.account_manager_email.lower())
+            if case.account_manager_email
+            else None
+        )
+        owner = self.agents.get(owner_id) if owner_id is not None else None
+        lead_id = owner.lead_id if owner is not None and owner.lead_id else None
+        lead_id = lead_id or self.first_lead.get(team.id)
+        ids = {Role.OWNER: owner_id, Role.ACCOUNT_MANAGER: manager_id, Role.LEAD: lead_id}
+
+        def calendar_for(role: str) -> WorkingCalendar | None:
+            if role == Role.ACCOUNT_MANAGER:
+                if not case.account_manager_email:
+                    return None
+                return self.calendar(team, manager_id)
+            if role == Role.LEAD:
+                return self.calendar(team, lead_id) if lead_id else None
+            return self.calendar(team, owner_id)
+
+        rows: list[dict[str, object]] = []
+        late = 0
+        for touch in plan_touches(case, case.closed_at, self.policy, calendar_for):
+            if touch.missed_at <= now:
+                late += 1  # weeks late reads as admin, not care: history only
+                continue
+            rows.append(
+                {
+                    "case_id": case_id,
+                    "cycle": 1,
+                    "touch": touch.number,
+                    "role": touch.role.value,
+                    "rule": touch.rule,
+                    "channel": touch.channel.value,
+                    "template": touch.template,
+                    "priority": touch.priority,
+                    "why": touch.why[:200],
+                    "automated_ok": touch.automated_ok,
+                    "assignee_id": ids.get(touch.role),
+                    "state": "planned",
+                    "due_at": touch.due_at,
+                    "remind_at": touch.remind_at,
+                    "lead_at": touch.lead_at,
+                    "missed_at": touch.missed_at,
+                    "review_eligible": touch.review_eligible,
+                    "referral_eligible": touch.referral_eligible,
+                    "draft_flags": [],
+                    "version": 1,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        return rows, late
+
+
+def _case_row(case: ClosedCase, team_id: int, owner_id: int | None, now: datetime) -> dict:
+    return {
+        "source": case.source,
+        "external_id": case.external_id,
+        "cycle": 1,
+        "status": "closed",
+        "team_id": team_id,
+        "owner_id": owner_id,
+        "created_at": now,
+        "updated_at": now,
+        **store._case_values(case),
+    }
+
+
+def _store_chunk(
+    deps: Deps, planner: _Planner, source: str, chunk: list[ClosedCase], report: ImportReport
+) -> None:
+    now = deps.clock.now()
+    with deps.session_factory.begin() as session:
+        existing = bulk.existing_external_ids(session, source, (c.external_id for c in chunk))
+        fresh = [c for c in chunk if c.external_id not in existing]
+        report.duplicates += len(chunk) - len(fresh)
+        slack_ids = {c.owner_slack_id for c in fresh if c.owner_slack_id} - planner.by_slack.keys()
+        if slack_ids:
+            created = bulk.agents_by_slack_id(session, slack_ids, now, None)
+            planner.load(created)
+            session.expunge_all()
+        teams = [planner.team(session, c.team) for c in fresh]
+        owners = [planner.owner_of(c) for c in fresh]
+        inserted = bulk.insert_cases(
+            session,
+            [_case_row(c, t.id, o, now) for c, t, o in zip(fresh, teams, owners, strict=True)],
+        )
+        report.duplicates += len(fresh) - len(inserted)
+        report.imported += len(inserted)
+        followups: list[dict[str, object]] = []
+        for case, team, owner_id in zip(fresh, teams, owners, strict=True):
+            case_id = inserted.get(case.external_id)
+            if case_id is None:
+                continue
+            rows, late = planner.touches(case, case_id, team, owner_id, now)
+            followups += rows
+            report.too_late += late
+        report.planned += bulk.insert_followups(session, followups)
+
+
+# --- the file -----------------------------------------------------------------------------
+
+
+def _decoded(lines: Iterable[bytes], progress: _Progress | None) -> Iterator[str]:
+    first = True
+    for raw in lines:
+        if progress is not None:
+            progress.advance(len(raw))
+        line = raw.decode("utf-8", "surrogateescape")
+        if first:
+            line, first = line.removeprefix("\ufeff"), False
+        yield line
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn after each batch."""
+
+    def __init__(self, total: int, stream: IO[str], width: int = 30) -> None:
+        self.total, self.stream, self.width, self.done = max(total, 1), stream, width, 0
+
+    def advance(self, size: int) -> None:
+        self.done += size
+
+    def draw(self, report: ImportReport, final: bool = False) -> None:
+        share = min(self.done / self.total, 1.0)
+        filled = int(share * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(
+            f"\rimporting [{bar}] {share:4.0%}  {report.rows:,} rows, "
+            f"{report.rejected:,} rejected" + ("\n" if final else "")
+        )
+        self.stream.flush()
+
+
+def import_lines(
+    deps: Deps,
+    lines: Iterable[bytes],
+    *,
+    source: str = "generic",
+    total_bytes: int = 0,
+    progress: IO[str] | None = None,
+) -> ImportReport:
+    """Import CSV `lines` (raw bytes, as read from the file); see `import_csv`."""
+    if source not in SOURCES:
+        raise BackfillError(f"--source: unknown source {source!r} (one of {', '.join(SOURCES)})")
+    bar = _Progress(total_bytes, progress) if progress is not None else None
+    reader = csv.reader(_decoded(lines, bar), strict=True)
+    report = ImportReport()
+    header: list[str] | None = None
+    for record in reader:
+        if any(value.strip() for value in record):
+            header = check_header(record)
+            break
+    if header is None:
+        raise BackfillError("the file is empty: a header row naming the columns is required")
+    planner = _Planner(deps)
+    with deps.session_factory() as session:
+        planner.load(bulk.all_agents(session))
+        session.expunge_all()
+    seen: set[str] = set()
+    chunk: list[ClosedCase] = []
+    previous = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            report.rows += 1
+            report.rejections.append(Rejection(previous + 1, f"not valid CSV: {error}"))
+            previous = reader.line_num
+            continue
+        line, previous = previous + 1, reader.line_num
+        if not any(value.strip() for value in record):
+            continue  # an empty line
+        report.rows += 1
+        try:
+            case = parse_row(header, record, source)
+        except RowError as error:
+            report.rejections.append(Rejection(line, str(error)))
+            continue
+        if case.external_id in seen:
+            report.duplicates += 1
+            continue
+        seen.add(case.external_id)
+        chunk.append(case)
+        if len(chunk) >= CHUNK:
+            _store_chunk(deps, planner, source, chunk, report)
+            chunk = []
+            if bar is not None:
+                bar.draw(report)
+    if chunk:
+        _store_chunk(deps, planner, source, chunk, report)
+    if bar is not None:
+        bar.draw(report, final=True)
+    _audit(deps, source, report)
+    return report
+
+
+def import_csv(
+    deps: Deps, path: Path, *, source: str = "generic", progress: bool = True
+) -> ImportReport:
+    """Backfill closed cases from a CSV file; rerunning it imports nothing twice."""
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise BackfillError(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        size = path.stat().st_size
+        return import_lines(
+            deps, handle, source=source, total_bytes=size, progress=sys.stderr if progress else None
+        )
+
+
+def _audit(deps: Deps, source: str, report: ImportReport) -> None:
+    now = deps.clock.now()
+    with deps.session_factory.begin() as session:
+        store.audit(
+            session,
+            at=now,
+            actor="cli",
+            surface="import",
+            entity="case",
+            entity_id=None,
+            action="cases_imported",
+            detail={
+                "source": source,
+                "rows": report.rows,
+                "imported": report.imported,
+                "duplicates": report.duplicates,
+                "rejected": report.rejected,
+                "planned": report.planned,
+            },
+        )

@@ -1,0 +1,60 @@
+"""Agent roster queries: helpdesk agent links, leads and backups. The caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Agent, AgentLink, Team
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    source: str
+    external_agent_id: str
+    slack_user_id: str
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One agent with a lead role, a lead of their own, or a backup."""
+
+    slack_user_id: str
+    is_lead: bool
+    team: str | None
+    lead: str | None
+    backup: str | None
+
+
+def links(session: Session, limit: int = 200) -> list[LinkRow]:
+    """Helpdesk agent ids mapped to Slack users, by source then agent id."""
+    rows = session.execute(
+        select(AgentLink.source, AgentLink.external_agent_id, Agent.slack_user_id)
+        .join(Agent, Agent.id == AgentLink.agent_id)
+        .order_by(AgentLink.source, AgentLink.external_agent_id)
+        .limit(limit)
+    )
+    return [LinkRow(*row) for row in rows]
+
+
+def roster(session: Session, limit: int = 200) -> list[RosterRow]:
+    """Agents that are leads, have a lead of their own, or have a backup."""
+    lead, backup = aliased(Agent), aliased(Agent)
+    rows = session.execute(
+        select(
+            Agent.slack_user_id,
+            Agent.is_lead,
+            Team.slug,
+            lead.slack_user_id,
+            backup.slack_user_id,
+        )
+        .outerjoin(Team, Team.id == Agent.team_id)
+        .outerjoin(lead, lead.id == Agent.lead_id)
+        .outerjoin(backup, backup.id == Agent.backup_id)
+        .where(Agent.is_lead.is_(True) | Agent.lead_id.is_not(None) | Agent.backup_id.is_not(None))
+        .order_by(Agent.slack_user_id)
+        .limit(limit)
+    )
+    return [RosterRow(*row) for row in rows]

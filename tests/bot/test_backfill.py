@@ -1,0 +1,207 @@
+"""`followup import FILE.csv`: edge cases, line numbers, idempotency, plans equal to intake's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.backfill import BackfillError, import_lines
+from bot.bulk_planning import TabledCalendar
+from bot.cases import Channel, ClosedCase, Kind, Severity
+from bot.intake import accept_case
+from bot.working_hours import WorkingCalendar
+from db.models import Case, FollowUp
+
+HEADER = "case_id,subject,closed_at,owner_email,channel,kind,severity,b2b,tags,team"
+
+
+def run(bot: Any, text: str | bytes, source: str = "generic") -> Any:
+    raw = text.encode() if isinstance(text, str) else text
+    return import_lines(bot.deps, raw.splitlines(keepends=True), source=source)
+
+
+def cases(bot: Any) -> dict[str, Case]:
+    with bot.deps.session_factory() as session:
+        found = {c.external_id: c for c in session.scalars(select(Case))}
+        for case in found.values():
+            _ = case.team  # loaded before the session closes
+        return found
+
+
+def test_edge_cases_bom_crlf_quotes_newlines_empty_lines_and_bad_rows(bot: Any) -> None:
+    text = (
+        "\ufeff" + HEADER + "\r\n"
+        '1,"Refund, again",2026-11-19T10:00:00Z,ada@example.com,phone,complaint,high,yes,'
+        '"vip; billing, eu",\r\n'
+        "\r\n"
+        '2,"Two\r\nlines ""quoted""",2026-11-19T11:00:00+01:00,ada@example.com,,,,,,\r\n'
+        "3,Bad date,2026-13-45,ada@example.com,,,,,,\r\n"
+        "4,Naive date,2026-11-19 10:00,ada@example.com,,,,,,\r\n"
+        "5,Fax,2026-11-19T10:00:00Z,ada@example.com,fax,,,,,\r\n"
+        "6,No owner,2026-11-19T10:00:00Z,,,,,,,\r\n"
+        "7,Short row\r\n"
+        "1,Same id again,2026-11-19T10:00:00Z,ada@example.com,,,,,,\r\n"
+        "8,Ünïcødé ✓ <!channel>,2026-11-19T10:00:00Z,ada@example.com,chat,,,,,support\r\n"
+    )
+    report = run(bot, text)
+    assert (report.rows, report.imported, report.duplicates) == (9, 3, 1)
+    assert report.rejection_lines() == [
+        "line 6: closed_at: not an ISO 8601 date and time: '2026-13-45'",
+        "line 7: closed_at: needs an offset or Z (e.g. 2026-11-20T10:00:00Z): '2026-11-19 10:00'",
+        "line 8: channel: unknown value 'fax' (one of: email, phone, chat, web, social, other)",
+        "line 9: owner_email: an owner_email or owner_slack_id is required",
+        "line 10: has 2 fields, the header has 10",
+    ]
+    stored = cases(bot)
+    assert stored["1"].subject == "Refund, again" and stored["1"].tags == ["vip", "billing", "eu"]
+    assert stored["1"].b2b and stored["1"].kind == "complaint" and stored["1"].channel == "phone"
+    assert stored["2"].subject == 'Two\r\nlines "quoted"'
+    assert stored["2"].closed_at == datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
+    assert stored["8"].subject == "Ünïcødé ✓ <!channel>" and stored["8"].team.slug == "support"
+
+
+def test_rerunning_imports_nothing_twice(bot: Any) -> None:
+    text = (
+        HEADER
+        + "\n"
+        + "".join(
+            f"R{i},Case {i},2026-11-19T10:00:00Z,ada@example.com,,,,,,\n" for i in range(2500)
+        )
+    )
+    first = run(bot, text)
+    assert (first.imported, first.duplicates, first.rejected) == (2500, 0, 0)
+    with bot.deps.session_factory() as session:
+        planned = len(session.scalars(select(FollowUp)).all())
+    assert planned == first.planned > 0
+    again = run(bot, text)
+    assert (again.imported, again.duplicates, again.planned) == (0, 2500, 0)
+    with bot.deps.session_factory() as session:
+        assert len(session.scalars(select(FollowUp)).all()) == planned
+
+
+def test_header_problems_stop_the_import_before_anything_is_written(bot: Any) -> None:
+    with pytest.raises(BackfillError, match="unknown column\\(s\\) 'priority', 'owner'"):
+        run(bot, "case_id,subject,closed_at,priority,owner\n1,x,2026-11-19T10:00:00Z,a,b\n")
+    with pytest.raises(BackfillError, match="lacks the required column\\(s\\) closed_at"):
+        run(bot, "case_id,subject,owner_email\n")
+    with pytest.raises(BackfillError, match="empty"):
+        run(bot, "\n\n")
+    with pytest.raises(BackfillError, match="--source"):
+        run(bot, HEADER + "\n", source="zendesks")
+    assert cases(bot) == {}
+
+
+def test_invalid_utf8_rejects_only_its_row(bot: Any) -> None:
+    raw = (
+        HEADER.encode() + b"\n"
+        b"1,caf\xe9,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n"
+        b"2,fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n"
+    )
+    report = run(bot, raw)
+    assert report.imported == 1
+    assert report.rejection_lines() == ["line 2: contains bytes that are not valid UTF-8"]
+
+
+def test_an_imported_case_is_the_webhooks_case_and_plans_the_same(bot: Any) -> None:
+    run(
+        bot,
+        HEADER + "\nZ-1,Printer jams,2026-11-19T16:00:00Z,ada@example.com,phone,complaint,"
+        "high,true,,\n",
+        source="zendesk",
+    )
+    closed = ClosedCase(
+        source="zendesk",
+        external_id="Z-2",
+        subject="Printer jams",
+        closed_at=datetime(2026, 11, 19, 16, tzinfo=UTC),
+        owner_email="ada@example.com",
+        channel=Channel.PHONE,
+        kind=Kind.COMPLAINT,
+        severity=Severity.HIGH,
+        b2b=True,
+    )
+    with bot.deps.session_factory.begin() as session:
+        accept_case(session, bot.deps, closed, actor="test", surface="test")
+        again = accept_case(
+            session, bot.deps, closed.replace(external_id="Z-1"), actor="t", surface="t"
+        )
+    assert again.change.value == "duplicate"  # the webhook sees the imported case
+    with bot.deps.session_factory() as session:
+        rows = session.scalars(select(FollowUp).order_by(FollowUp.case_id, FollowUp.touch)).all()
+        plans: dict[int, list[tuple[Any, ...]]] = {}
+        for f in rows:
+            plans.setdefault(f.case_id, []).append(
+                (
+                    f.touch,
+                    f.role,
+                    f.rule,
+                    f.channel,
+                    f.template,
+                    f.priority,
+                    f.why,
+                    f.due_at,
+                    f.remind_at,
+                    f.lead_at,
+                    f.missed_at,
+                    f.automated_ok,
+                )
+            )
+    imported, accepted = plans.values()
+    assert imported == accepted and len(imported) == 2
+
+
+def test_old_cases_are_history_without_follow_ups(bot: Any) -> None:
+    report = run(bot, HEADER + "\nOLD,Ancient,2025-01-06T10:00:00Z,ada@example.com,,,,,,\n")
+    assert (report.imported, report.planned, report.too_late) == (1, 0, 1)
+
+
+ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    minutes=st.integers(0, 60 * 24 * 400),
+    hours=st.floats(0, 200, allow_nan=False),
+    days=st.sampled_from(["mon-fri", "mon,wed,sat", "sun-thu"]),
+)
+def test_tabled_calendar_equals_the_working_calendar(
+    zone: str, minutes: int, hours: float, days: str
+) -> None:
+    plain = WorkingCalendar.parse(
+        tz=zone, days=days, start="08:30", end="17:15", holidays=["2026-12-25", "2027-01-01"]
+    )
+    tabled = TabledCalendar.of(plain)
+    moment = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    assert tabled.next_window_start(moment) == plain.next_window_start(moment)
+    assert tabled.add_working_hours(moment, hours) == plain.add_working_hours(moment, hours)
+
+
+def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        HEADER + "\n1,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n2,Bad,soon,a@b.c,,,,,,\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env["DATABASE_URL"] = bot.deps.settings.database_url
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "import", str(path)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1  # some rows were rejected
+    assert "importing [" in done.stderr and "100%" in done.stderr
+    assert "line 3: closed_at: not an ISO 8601 date and time: 'soon'" in done.stderr
+    assert done.stdout.startswith("2 rows: imported 1, duplicates 0, rejected 1")
