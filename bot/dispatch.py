@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from threading import Lock
@@ -18,7 +18,7 @@ from bot.people import ensure_profile, resolve_assignee
 from bot.planning import calendar_of
 from db import cases as store
 from db import followups as followup_store
-from db.models import Agent
+from db.models import Agent, FollowUp
 
 log = logging.getLogger("followup.dispatch")
 
@@ -26,6 +26,9 @@ LEASE = timedelta(minutes=10)
 """Long enough for rate-limit retries; a crashed worker's claims come back after it."""
 MIN_LEASE_LEFT = timedelta(minutes=2)
 RETRY_LATER = timedelta(minutes=2)
+AGENTS_PER_THREAD = 2
+"""At most this many agents per delivery thread are claimed and not yet delivered: enough to
+keep the pool busy, few enough that other instances claim the rest meanwhile."""
 PERMANENT_ERRORS = {
     "user_not_found",
     "account_inactive",
@@ -65,22 +68,29 @@ class DispatchReport:
 
 
 def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 1000) -> DispatchReport:
-    """Claim and deliver until nothing is due; safe to run in several processes at once."""
+    """Claim and deliver until nothing is due; safe to run in several processes at once.
+
+    Claims are topped up as deliveries finish, never a whole round at a time, so an agent whose
+    DM waits out a rate limit's `Retry-After` holds up no one else's.
+    """
     report = DispatchReport()
+    capacity = threads * AGENTS_PER_THREAD
+    in_flight: set[Future[None]] = set()
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch") as pool:
         for _ in range(max_rounds):
+            while len(in_flight) >= capacity:
+                _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             now = deps.clock.now()
             with deps.session_factory.begin() as session:
-                claimed = followup_store.claim_due(session, now, deps.worker, now + LEASE)
+                claimed = followup_store.claim_due(
+                    session, now, deps.worker, now + LEASE, agents=capacity - len(in_flight)
+                )
             if not claimed:
                 break
             report.add(claimed=len(claimed))
-            groups = _group_by_assignee(deps, claimed, report)
-            list(
-                pool.map(
-                    lambda item: _deliver_group(deps, item[0], item[1], report), groups.items()
-                )
-            )
+            for agent_id, followup_ids in _group_by_assignee(deps, claimed, report).items():
+                in_flight.add(pool.submit(_deliver_group, deps, agent_id, followup_ids, report))
+        wait(in_flight)
     if report.claimed:
         log.info("dispatch: %s", report.summary())
     return report
@@ -125,7 +135,14 @@ def _deliver(deps: Deps, agent_id: int, followup_ids: list[int], report: Dispatc
 
     agent = ensure_profile(deps, agent_id)
     now = deps.clock.now()
-    agent, followup_ids = _hand_off_if_away(deps, agent, followup_ids)
+    cover = _hand_off_if_away(deps, agent, followup_ids)
+    if cover is None:
+        # Away with nobody to cover: the touches wait for the agent's return (then their hours).
+        with deps.session_factory.begin() as session:
+            followup_store.release(session, followup_ids, deps.worker, agent.away_until, now)
+        report.add(deferred=len(followup_ids))
+        return
+    agent = cover
     with deps.session_factory() as session:
         team = session.get(Agent, agent.id).team  # type: ignore[union-attr]
     calendar = calendar_of(deps, team, agent)
@@ -193,19 +210,23 @@ def _deliver(deps: Deps, agent_id: int, followup_ids: list[int], report: Dispatc
     if done != len(followup_ids):
         log.warning("sent %s but only %d were still ours to record", followup_ids, done)
     report.add(dms=1, delivered=len(followup_ids))
+    _tell_away_agents(deps, agent, rows)
 
 
-def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> tuple[Agent, list[int]]:
-    """An agent away hands due touches to their backup (or lead); both see it."""
+def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> Agent | None:
+    """Who gets these touches: the agent, or while they are away whoever covers for them
+    (`bot.away.cover_for`); None when they are away and nobody covers."""
+    from bot.away import cover_for, is_away
+
     now = deps.clock.now()
-    if agent.away_until is None or agent.away_until <= now:
-        return agent, followup_ids
+    if not is_away(agent, now):
+        return agent
     with deps.session_factory.begin() as session:
         away = session.get(Agent, agent.id)
         assert away is not None
-        cover = away.backup or away.lead
+        cover = cover_for(session, away, now)
         if cover is None:
-            return agent, followup_ids
+            return None
         followup_store.set_assignee(session, followup_ids, cover, handed_from=away)
         for followup_id in followup_ids:
             store.audit(
@@ -219,7 +240,41 @@ def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> tupl
                 detail={"from": away.slack_user_id, "to": cover.slack_user_id},
             )
         cover_id = cover.id
-    return ensure_profile(deps, cover_id), followup_ids
+    return ensure_profile(deps, cover_id)
+
+
+def _tell_away_agents(deps: Deps, cover: Agent, rows: list[FollowUp]) -> None:
+    """Once the cover has the DM, each away agent gets one short note of what went to whom."""
+    handed: dict[int, list[FollowUp]] = defaultdict(list)
+    for followup in rows:
+        if followup.handed_from_id is not None and followup.handed_from_id != cover.id:
+            handed[followup.handed_from_id].append(followup)
+    for away_id, shown in handed.items():
+        try:
+            away = ensure_profile(deps, away_id)
+            text = deps.renderer.render(
+                "slack/away_handoff.j2",
+                {
+                    "cover": cover.display_name or cover.slack_user_id,
+                    "items": [
+                        {
+                            "subject": f.case.subject,
+                            "reference": f"{f.case.source} #{f.case.external_id}",
+                        }
+                        for f in shown
+                    ],
+                },
+            )
+            deps.client.chat_postMessage(
+                channel=away.dm_channel or away.slack_user_id,
+                text=text,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:  # a note, not a delivery: logged, never retried
+            log.warning(
+                "hand-off note to agent %s failed: %s", away_id, error.response.get("error")
+            )
 
 
 def _reconcile(
