@@ -420,7 +420,7 @@ def test_check_templates_renders_other_families_with_caller_samples(tmp_path: Pa
     path = write(tmp_path, "digest/weekly.j2", "Closed: {{ closed }}\nOn time: {{ on_tme }}\n")
     renderer = Renderer(tmp_path)
     assert check_templates(renderer) == []  # compiled only: no samples for this family
-    problems = check_templates(renderer, {"digest/": [{"closed": 3, "on_time": 2}]})
+    problems = check_templates(renderer, {"digest/weekly": [{"closed": 3, "on_time": 2}]})
     assert [str(p) for p in problems] == [f"{path} line 2: 'on_tme' is undefined"]
 
 
