@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
 from bot.clock import ManualClock, parse_instant
 from bot.config import Settings, SettingsError
+from bot.digest_cli import add_parsers as add_digest_parsers
+from bot.digest_cli import needs_slack as digest_needs_slack
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,12 +35,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="start the bot: Slack (Socket Mode or HTTP), webhooks, scheduler")
 
-    sandbox = sub.add_parser(
-        "sandbox", help="try the bot with no Slack account: local Slack sandbox, SQLite, a case"
+    demo = sub.add_parser(
+        "demo", help="the whole loop with no Slack account: two weeks, a record to read"
     )
-    sandbox.add_argument("--serve", action="store_true", help="keep running after the tour")
+    demo.add_argument("--fast", action="store_true", help="fewer cases (for tests)")
+    demo.add_argument("--out", type=Path, default=None, help="write the record into this folder")
 
-    dispatch = sub.add_parser("dispatch", help="run one dispatch pass and exit")
+    dispatch = sub.add_parser(
+        "dispatch", help="run one dispatch pass and one overdue pass (reminders, leads) and exit"
+    )
     dispatch.add_argument("--now", help="pretend it is this ISO 8601 instant (e.g. for tests)")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -51,6 +61,35 @@ def _parser() -> argparse.ArgumentParser:
         dest="templates_command", required=True, metavar="ACTION"
     )
     templates_sub.add_parser("check", help="render every template with sample cases")
+
+    backfill = sub.add_parser("import", help="backfill closed cases from a CSV file")
+    backfill.add_argument("file", type=Path, help="CSV with a header row (see the README)")
+    backfill.add_argument(
+        "--source",
+        default="generic",
+        help="the webhook source these cases belong to (default generic): a case that later "
+        "arrives by that webhook is the same case",
+    )
+    backfill.add_argument("--now", help="pretend it is this ISO 8601 instant (e.g. for tests)")
+    backfill.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    agents = sub.add_parser("agents", help="link helpdesk agents to Slack; leads and backups")
+    agents_sub = agents.add_subparsers(dest="agents_command", required=True, metavar="ACTION")
+    agents_sub.add_parser("list", help="show links, leads and backups")
+    link = agents_sub.add_parser("link", help="map a helpdesk's agent id to a Slack user")
+    link.add_argument("source", help="zendesk, intercom, freshdesk, hubspot, jira, ...")
+    link.add_argument("agent_id", help="the agent's id in that helpdesk")
+    link.add_argument("user", help="Slack user id (U…) or email")
+    lead = agents_sub.add_parser("lead", help="make someone a lead (escalations, overdue)")
+    lead.add_argument("user", help="Slack user id (U…) or email")
+    lead.add_argument("--team", help="the team (slug) they lead")
+    lead.add_argument(
+        "--of", action="append", default=[], metavar="AGENT", help="an agent they lead (repeat)"
+    )
+    backup = agents_sub.add_parser("backup", help="who covers an agent while they are away")
+    backup.add_argument("agent", help="Slack user id (U…) or email")
+    backup.add_argument("backup", help="Slack user id (U…) or email")
+    add_digest_parsers(sub)
     return parser
 
 
@@ -66,13 +105,16 @@ def _fail(message: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "sandbox":
-        from bot.tryout import run_sandbox
+    if args.command == "demo":
+        from bot.demo import run_demo
 
-        return run_sandbox(serve=args.serve)
+        run_demo(fast=args.fast, out_dir=args.out)
+        return 0
     try:
-        offline = args.command in ("db", "templates") or (
-            args.command == "policy" and args.policy_command == "check"
+        offline = (
+            args.command in ("db", "templates", "import", "teams")
+            or (args.command == "digest" and not digest_needs_slack(args))
+            or (args.command == "policy" and args.policy_command == "check")
         )
         settings = _settings(args.env_file, require_slack=not offline)
     except SettingsError as error:
@@ -109,18 +151,66 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_schema(deps)
         if args.command == "dispatch":
             from bot.dispatch import dispatch_pass
+            from bot.overdue import overdue_pass
 
             report = dispatch_pass(deps)
             print(report.summary())
+            print(overdue_pass(deps).summary())
             return 0
         if args.command == "policy":
             from bot.planning import explain_case
 
             print(explain_case(deps, args.case))
             return 0
+        if args.command == "import":
+            return _import(deps, args)
+        if args.command == "agents":
+            return _agents(deps, args)
+        if args.command in ("digest", "teams"):
+            from bot.digest_cli import run as run_digest_cli
+
+            return run_digest_cli(deps, args)
     except (StartupError, PolicyError) as error:
         return _fail(str(error))
     return _fail(f"unknown command {args.command}")
+
+
+def _import(deps: Deps, args: argparse.Namespace) -> int:
+    from bot.backfill import BackfillError, import_csv
+
+    try:
+        report = import_csv(deps, args.file, source=args.source, progress=not args.quiet)
+    except BackfillError as error:
+        return _fail(str(error))
+    for line in report.rejection_lines():
+        print(line, file=sys.stderr)
+    print(report.summary())
+    return 1 if report.rejected else 0
+
+
+def _agents(deps: Deps, args: argparse.Namespace) -> int:
+    from bot.agents import AgentError, link, make_lead, roster_lines, set_backup
+
+    action = args.agents_command
+    try:
+        if action == "link":
+            who = link(deps, args.source, args.agent_id, args.user, actor="cli")
+            print(f"linked {args.source} agent {args.agent_id} to {who.slack_user_id}")
+        elif action == "lead":
+            lead, agents = make_lead(deps, args.user, team=args.team, of=args.of, actor="cli")
+            team = f" of team {args.team}" if args.team else ""
+            print(f"{lead.slack_user_id} is a lead{team}")
+            for agent in agents:
+                print(f"{agent.slack_user_id} now reports to {lead.slack_user_id}")
+        elif action == "backup":
+            agent, cover = set_backup(deps, args.agent, args.backup, actor="cli")
+            print(f"{cover.slack_user_id} covers {agent.slack_user_id} while they are away")
+        else:
+            for line in roster_lines(deps):
+                print(re.sub(r"<@(\w+)>", r"\1", line.replace("*", "")))
+    except AgentError as error:
+        return _fail(str(error))
+    return 0
 
 
 def _policy_check(settings: Settings) -> int:

@@ -43,9 +43,13 @@ Handler = Callable[[Invocation], "Reply | None"]
 ROUTES: dict[str, str] = {
     "help": "bot.commands:help_reply",
     "due": "bot.queue:due_command",
+    "agents": "bot.agents:agents_command",
+    "log": "bot.log_case:log_command",
     "done": "bot.loop_commands:done_command",
     "snooze": "bot.loop_commands:snooze_command",
     "stats": "bot.loop_commands:stats_command",
+    "away": "bot.away:away_command",
+    "digest": "bot.digest_views:digest_command",
 }
 
 

@@ -30,6 +30,25 @@ VIEW_OUTCOME: Final = "outcome_modal"
 VIEW_SKIP: Final = "skip_modal"
 VIEW_SNOOZE: Final = "snooze_modal"
 VIEW_LOG_CASE: Final = "log_case_modal"
+VIEW_DIGEST_DRILLDOWN: Final = "digest_drilldown_modal"
+
+# Inputs of the log-a-case modal: block ids (the errors map is keyed by them); the element in
+# each block has the action id LOG_INPUT.
+LOG_INPUT: Final = "value"
+LOG_SUBJECT: Final = "log_subject"
+LOG_RESOLUTION: Final = "log_resolution"
+LOG_CUSTOMER_NAME: Final = "log_customer_name"
+LOG_CUSTOMER_EMAIL: Final = "log_customer_email"
+LOG_COMPANY: Final = "log_company"
+LOG_CHANNEL: Final = "log_channel"
+LOG_KIND: Final = "log_kind"
+LOG_SEVERITY: Final = "log_severity"
+LOG_CLOSED_DATE: Final = "log_closed_date"
+LOG_CLOSED_TIME: Final = "log_closed_time"
+LOG_URL: Final = "log_url"
+LOG_OWNER: Final = "log_owner"
 
 # Message metadata event type carried by every nudge DM (ids only, never customer data).
 METADATA_NUDGE: Final = "followup_nudge"
+# ... and by every weekly digest post (its digest id), so a crashed run is reconciled.
+METADATA_DIGEST: Final = "followup_digest"

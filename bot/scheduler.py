@@ -14,11 +14,18 @@ from bot.deps import Deps
 log = logging.getLogger("followup.scheduler")
 
 JOB_DISPATCH = "dispatch"
+JOB_OVERDUE = "overdue"
+OVERDUE_INTERVAL_SECONDS = 60
+"""Reminders and lead notices are hours apart; a minute's precision is plenty."""
+JOB_DIGEST = "digest"
+DIGEST_INTERVAL_SECONDS = 300
+"""The digest is due weekly; a pass every 5 minutes posts it within minutes of its moment."""
 
 
 def build_scheduler(deps: Deps) -> BackgroundScheduler:
     """This process's own in-memory scheduler (APScheduler 3 job stores can't be shared)."""
     from bot.dispatch import dispatch_pass
+    from bot.overdue import overdue_pass
 
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -43,7 +50,41 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         name="claim and deliver due follow-ups",
         replace_existing=True,
     )
+
+    def overdue_job() -> None:
+        try:
+            overdue_pass(deps)
+        except Exception:
+            log.exception("overdue pass failed; the next pass retries")
+
+    scheduler.add_job(
+        overdue_job,
+        IntervalTrigger(seconds=OVERDUE_INTERVAL_SECONDS, timezone=UTC),
+        id=JOB_OVERDUE,
+        name="remind assignees and tell leads about overdue follow-ups",
+        replace_existing=True,
+    )
+    add_digest_job(scheduler, deps)
     return scheduler
+
+
+def add_digest_job(scheduler: BackgroundScheduler, deps: Deps) -> None:
+    """Every few minutes: post each team's weekly digest once it is due (see bot.digest)."""
+    from bot.digest import digest_due_pass
+
+    def digest_job() -> None:
+        try:
+            digest_due_pass(deps)
+        except Exception:
+            log.exception("digest pass failed; the next pass retries")
+
+    scheduler.add_job(
+        digest_job,
+        IntervalTrigger(seconds=DIGEST_INTERVAL_SECONDS, timezone=UTC),
+        id=JOB_DIGEST,
+        name="post each team's weekly digest once, when due",
+        replace_existing=True,
+    )
 
 
 def stop_scheduler(scheduler: Any) -> None:

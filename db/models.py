@@ -67,6 +67,9 @@ class Team(Base):
     work_end: Mapped[str] = mapped_column(String(5), default="17:30")
     digest_channel: Mapped[str | None] = mapped_column(String(100))
     escalation_channel: Mapped[str | None] = mapped_column(String(100))
+    # When the weekly digest of the previous week posts, in the team's time zone.
+    digest_day: Mapped[str] = mapped_column(String(3), default="mon", server_default="mon")
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00", server_default="09:00")
     created_at: Mapped[datetime]
 
 
@@ -158,6 +161,9 @@ class FollowUp(Base):
         UniqueConstraint("case_id", "cycle", "touch"),
         # The dispatcher's claim scans exactly this: due, unclaimed work in time order.
         Index("ix_follow_ups_state_due_at", "state", "due_at"),
+        # The weekly digest reads one week's range of each, never the history.
+        Index("ix_follow_ups_due_at", "due_at"),
+        Index("ix_follow_ups_missed_at", "missed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

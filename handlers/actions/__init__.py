@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import ids
-from handlers.actions import escalation_handled, followup_buttons, triage_assign
+from handlers.actions import digest_drilldown, escalation_handled, followup_buttons, triage_assign
 
 
 def register(app: App) -> None:
@@ -14,3 +14,4 @@ def register(app: App) -> None:
     app.action(ids.ACTION_SKIP)(followup_buttons.handle_skip)
     app.action(ids.ACTION_ESCALATION_HANDLED)(escalation_handled.handle_escalation_handled)
     app.action(ids.ACTION_TRIAGE_ASSIGN)(triage_assign.handle_triage_assign)
+    app.action(digest_drilldown.ACTION_PATTERN)(digest_drilldown.handle_digest_drilldown)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import ids
-from handlers.views import outcome
+from handlers.views import log_case, outcome
 
 
 def register(app: App) -> None:
     app.view(ids.VIEW_OUTCOME)(outcome.handle_outcome_submission)
     app.view(ids.VIEW_SKIP)(outcome.handle_skip_submission)
     app.view(ids.VIEW_SNOOZE)(outcome.handle_snooze_submission)
+    app.view(ids.VIEW_LOG_CASE)(log_case.handle_log_case_submission)

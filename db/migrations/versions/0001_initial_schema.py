@@ -45,6 +45,8 @@ def upgrade() -> None:
     sa.Column('work_end', sa.String(length=5), nullable=False),
     sa.Column('digest_channel', sa.String(length=100), nullable=True),
     sa.Column('escalation_channel', sa.String(length=100), nullable=True),
+    sa.Column('digest_day', sa.String(length=3), server_default='mon', nullable=False),
+    sa.Column('digest_time', sa.String(length=5), server_default='09:00', nullable=False),
     sa.Column('created_at', db.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('slug', name=op.f('uq_teams_slug'))
@@ -186,6 +188,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follow_ups_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_follow_ups_due_at', ['due_at'], unique=False)
+        batch_op.create_index('ix_follow_ups_missed_at', ['missed_at'], unique=False)
         batch_op.create_index('ix_follow_ups_state_due_at', ['state', 'due_at'], unique=False)
 
     op.create_table('inbound_deliveries',
@@ -237,6 +241,8 @@ def downgrade() -> None:
     op.drop_table('inbound_deliveries')
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_ups_state_due_at')
+        batch_op.drop_index('ix_follow_ups_missed_at')
+        batch_op.drop_index('ix_follow_ups_due_at')
         batch_op.drop_index(batch_op.f('ix_follow_ups_assignee_id'))
 
     op.drop_table('follow_ups')
