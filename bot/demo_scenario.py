@@ -10,13 +10,19 @@ from bot.demo import PEOPLE, Demo
 
 def setup_people(demo: Demo) -> None:
     """Grace leads the team; Ada's and Ben's lead is Grace; Marco is an account manager."""
+    from bot.intake import team_defaults
     from bot.people import agent_for_email
+    from db import cases as store
     from db.models import Agent
 
     for user_id in PEOPLE:
         agent_for_email(demo.deps, PEOPLE[user_id][1], None)
     with demo.deps.session_factory.begin() as session:
+        team = store.team_for(session, None, team_defaults(demo.deps), demo.clock.now())
+        team.name = "Northwind Support"
         agents = {a.slack_user_id: a for a in session.scalars(select(Agent))}
+        for agent in agents.values():
+            agent.team_id = team.id
         grace = agents["U0GRACE"]
         grace.is_lead = True
         for user_id in ("U0ADA", "U0BEN", "U0MARCO"):

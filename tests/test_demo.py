@@ -12,6 +12,7 @@ MOMENTS = [
     "follow-up snoozed",
     "no reply, one gentle touch planned",
     "30-day touch of the B2B case",
+    "weekly digest posted",
 ]
 
 
@@ -43,6 +44,8 @@ def test_the_fast_demo_runs_the_loop_and_writes_a_readable_record(tmp_path: Path
         < transcript.index("Mon 02 Nov")
         < transcript.index("Mon 16 Nov")
     ), "time order"
+    assert "Weekly follow-up digest: Northwind Support" in transcript
+    assert "data:image/png;base64," in page, "the digest's chart is in the page"
     assert "<script" not in page
 
 
