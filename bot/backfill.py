@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -22,7 +22,7 @@ from bot.bulk_planning import MemoPolicy, TabledCalendar
 from bot.cases import SOURCES, CaseError, Channel, ClosedCase, Kind, Severity
 from bot.deps import Deps
 from bot.planning import calendar_of
-from bot.policy import Role, plan_touches
+from bot.policy import Role, Rule, plan_touches
 from bot.working_hours import WorkingCalendar
 from db import bulk
 from db import cases as store
@@ -288,6 +288,9 @@ class _Planner:
                 return self.calendar(team, lead_id) if lead_id else None
             return self.calendar(team, owner_id)
 
+        rule = self.policy.match(case).rule
+        if _all_late(rule, case.closed_at, now):
+            return [], len(rule.touches)
         rows: list[dict[str, object]] = []
         late = 0
         for touch in plan_touches(case, case.closed_at, self.policy, calendar_for):
@@ -322,6 +325,23 @@ class _Planner:
                 }
             )
         return rows, late
+
+
+MAX_WINDOW_SHIFT = timedelta(days=31)
+"""No calendar moves a touch further than this to its working window (a month off work)."""
+
+
+def _all_late(rule: Rule, closed_at: datetime, now: datetime) -> bool:
+    """True when every touch of `rule` is surely past its cut-off: nothing to plan.
+
+    A touch's cut-off is its due time plus the missed days, and its due time is at most
+    MAX_WINDOW_SHIFT after close + offset; a backfill of old history skips planning entirely.
+    """
+    if not rule.touches:
+        return True
+    latest = max(t.after.delta for t in rule.touches)
+    missed = timedelta(days=rule.overdue.missed_after_days)
+    return closed_at + latest + MAX_WINDOW_SHIFT + missed <= now
 
 
 def _case_row(case: ClosedCase, team_id: int, owner_id: int | None, now: datetime) -> dict:

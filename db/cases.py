@@ -140,9 +140,10 @@ def _case_values(closed: ClosedCase) -> dict[str, Any]:
         "customer_name": closed.customer_name,
         "customer_email": closed.customer_email,
         "company": closed.company,
-        "channel": closed.channel.value,
-        "severity": closed.severity.value,
-        "kind": closed.kind.value,
+        # str() of a StrEnum is its value, without Enum's slow `.value` descriptor (bulk path).
+        "channel": str(closed.channel),
+        "severity": str(closed.severity),
+        "kind": str(closed.kind),
         "b2b": closed.b2b,
         "senior_involved": closed.senior_involved,
         "owner_email": closed.owner_email.lower() if closed.owner_email else None,
