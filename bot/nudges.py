@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.drafting import DraftContext
 from db import followups as followup_store
 from db.models import Agent, FollowUp, Outcome
+from db.outcomes import confirmed_earlier, review_offered_since
 
 log = logging.getLogger("followup.nudges")
 
@@ -61,8 +62,8 @@ def draft_context(followup: FollowUp) -> DraftContext:
         channel=followup.channel,
         why_now=followup.why,
         agent_name=agent_name,
-        review_invite=followup.review_eligible,
-        referral_ask=False,  # only after the customer confirmed a good outcome
+        review_invite=followup.review_offered,
+        referral_ask=followup.referral_eligible and _confirmed_earlier(followup),
         handled_by=handled_by,
         team_name=case.team.name if case.team else None,
     )
@@ -105,8 +106,30 @@ def _handed_from(followup: FollowUp) -> str | None:
     return (agent.display_name or agent.slack_user_id) if agent else None
 
 
+def _confirmed_earlier(followup: FollowUp) -> bool:
+    session = Session.object_session(followup)
+    return session is not None and confirmed_earlier(session, followup)
+
+
+def decide_review_invite(deps: Deps, session: Session, followup: FollowUp, now: datetime) -> bool:
+    """Offer a neutral public review invitation where the policy makes the case eligible, to
+    one customer at most once per configured period. It never depends on how the case went:
+    asking only the customers expected to be happy is review gating, which platforms forbid."""
+    if not followup.review_eligible:
+        return False
+    email = followup.case.customer_email
+    if not email:
+        return True
+    since = now - timedelta(days=deps.policy.review_once_per_days)
+    return not review_offered_since(session, email, since, excluding=followup.id)
+
+
 def build_nudge(deps: Deps, session: Session, rows: list[FollowUp], now: datetime) -> BuiltNudge:
-    """The DM for these follow-ups (one agent's batch); records each draft's specificity flags."""
+    """The DM for these follow-ups (one agent's batch), as it goes out: decides each review
+    invitation and records each draft's specificity flags."""
+    for followup in rows:
+        followup.review_offered = decide_review_invite(deps, session, followup, now)
+        session.flush()
     items = [nudge_item(deps, f, now) for f in rows]
     for followup, item in zip(rows, items, strict=True):
         followup.draft_flags = list(item.draft.flags)

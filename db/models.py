@@ -197,6 +197,8 @@ class FollowUp(Base):
     completed_at: Mapped[datetime | None]
     review_eligible: Mapped[bool] = mapped_column(default=False)
     referral_eligible: Mapped[bool] = mapped_column(default=False)
+    # Decided when the DM goes out: the draft carried the public review invitation.
+    review_offered: Mapped[bool] = mapped_column(default=False, server_default="0")
     draft_flags: Mapped[list[str]] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]

@@ -132,3 +132,40 @@ def team_attention(
         .all()
     )
     return list(overdue), list(escalated)
+
+
+def review_offered_since(
+    session: Session, customer_email: str, since: datetime, excluding: int
+) -> bool:
+    """Whether this customer was sent a public review invitation since `since`."""
+    from db.models import Case
+
+    found = session.scalar(
+        select(FollowUp.id)
+        .join(Case, Case.id == FollowUp.case_id)
+        .where(
+            Case.customer_email == customer_email,
+            FollowUp.review_offered.is_(True),
+            FollowUp.sent_at.is_not(None),
+            FollowUp.sent_at >= since,
+            FollowUp.id != excluding,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def confirmed_earlier(session: Session, followup: FollowUp) -> bool:
+    """Whether the customer confirmed a good outcome at an earlier touch of this resolution."""
+    found = session.scalar(
+        select(Outcome.id)
+        .join(FollowUp, FollowUp.id == Outcome.follow_up_id)
+        .where(
+            FollowUp.case_id == followup.case_id,
+            FollowUp.cycle == followup.cycle,
+            FollowUp.touch < followup.touch,
+            Outcome.result == "resolved",
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('completed_at', db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('review_eligible', sa.Boolean(), nullable=False),
     sa.Column('referral_eligible', sa.Boolean(), nullable=False),
+    sa.Column('review_offered', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('draft_flags', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', db.models.UTCDateTime(timezone=True), nullable=False),
