@@ -146,3 +146,16 @@ def test_an_owner_not_in_slack_goes_to_triage(bot: Any) -> None:
     assert "Refund not showing" in json.dumps(post["blocks"])
     with bot.deps.session_factory() as session:
         assert followup_store.open_for_agent(session, 1) == []
+
+
+def test_policy_explain_says_why_for_the_london_friday_cases(bot: Any) -> None:
+    from bot.planning import explain_case
+
+    assert post_case(bot, case_id="Q-1", kind="query")[0] == 202
+    assert post_case(bot, case_id="C-1", kind="request")[0] == 202
+    query = explain_case(bot.deps, "generic:Q-1")
+    assert 'rule 9 "routine-query"' in query or "routine-query" in query
+    assert "Sunday" in query and "Mon 23 Nov 09:00" in query
+    ordinary = explain_case(bot.deps, "C-1")
+    assert "ordinary" in ordinary and "Mon 23 Nov 10:00" in ordinary
+    assert "No case" in explain_case(bot.deps, "generic:nope")
