@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, joinedload
 
@@ -40,6 +40,9 @@ def _due(now: datetime) -> Any:
     )
 
 
+CLAIM_LOCK = 0x466F6C6C6F777570  # "Followup": the advisory lock key of dispatch claims
+
+
 def claim_due(
     session: Session,
     now: datetime,
@@ -50,11 +53,16 @@ def claim_due(
 ) -> list[int]:
     """Claim every due follow-up of up to `agents` assignees; return the claimed ids.
 
-    Whole assignees are claimed at once so one agent's due touches can go out as one DM. On
-    PostgreSQL rows another worker holds are skipped (SKIP LOCKED); SQLite serialises writers
-    (BEGIN IMMEDIATE), so the conditional UPDATE is atomic there.
+    Whole assignees are claimed at once so one agent's due touches can go out as one DM.
+    Claims are serialised across instances (the statement is short; deliveries, the slow
+    part, stay parallel): on PostgreSQL by a transaction-scoped advisory lock, on SQLite by
+    its single writer (BEGIN IMMEDIATE). Without that, two instances choose the same agents
+    before either commits and then race row by row (SKIP LOCKED): one agent's batch is split
+    into two DMs, or an instance finds nothing to claim and ends its pass early.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
     assignees = (
         select(FollowUp.assignee_id)
         .where(_due(now))

@@ -180,6 +180,10 @@ def run_in_threads(*passes: Callable[[], DispatchReport]) -> list[DispatchReport
 
 
 def test_two_dispatchers_in_parallel_threads_deliver_each_follow_up_once(fleet: Fleet) -> None:
+    # Slack paces posts (as its per-workspace cap does), so the deliveries take about two
+    # seconds: enough that the second instance's first claim can never lose the race to the
+    # whole run, which would make "the work was shared" depend on thread start-up timing.
+    fleet.sandbox.rate_limit("chat.postMessage", per_second=20, burst=4)
     first, second = fleet.make_deps("instance-a"), fleet.make_deps("instance-b")
     reports = run_in_threads(lambda: dispatch_pass(first), lambda: dispatch_pass(second))
     fleet.assert_each_delivered_exactly_once()
