@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from threading import Lock
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -16,6 +15,7 @@ from bot import ids as slack_ids
 from bot.deps import Deps
 from bot.people import ensure_profile, resolve_assignee
 from bot.planning import calendar_of
+from bot.report import PassReport
 from db import cases as store
 from db import followups as followup_store
 from db.models import Agent, FollowUp
@@ -41,7 +41,7 @@ PERMANENT_ERRORS = {
 
 
 @dataclass
-class DispatchReport:
+class DispatchReport(PassReport):
     """What one pass did, for logs, `followup dispatch` and tests."""
 
     claimed: int = 0
@@ -51,14 +51,6 @@ class DispatchReport:
     deferred: int = 0
     triaged: int = 0
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
-    _lock: Lock = field(default_factory=Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
     def summary(self) -> str:
         return (
             f"claimed {self.claimed}, delivered {self.delivered} in {self.dms} DMs, "
@@ -124,7 +116,7 @@ def _deliver_group(
     except Exception as error:  # one agent's failure must not stop the others' deliveries
         log.exception("dispatch to agent %s failed", agent_id)
         report.add(failed=len(followup_ids))
-        report.errors.append(f"agent {agent_id}: {type(error).__name__}")
+        report.note(f"agent {agent_id}: {type(error).__name__}")
         now = deps.clock.now()
         with deps.session_factory.begin() as session:
             followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
@@ -186,7 +178,7 @@ def _deliver(deps: Deps, agent_id: int, followup_ids: list[int], report: Dispatc
             else:
                 followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
         report.add(failed=len(followup_ids))
-        report.errors.append(f"{agent.slack_user_id}: {code}")
+        report.note(f"{agent.slack_user_id}: {code}")
         return
     channel, ts = str(response["channel"]), str(response["ts"])
     now = deps.clock.now()

@@ -23,9 +23,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from bot.deps import Deps
 from bot.people import ensure_profile
 from bot.planning import calendar_of, team_lead
 from bot.policy import Overdue
+from bot.report import PassReport
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db import overdue as overdue_store
@@ -45,7 +45,7 @@ Unclaim = Callable[[Session, Sequence[int], datetime], int]
 
 
 @dataclass
-class OverdueReport:
+class OverdueReport(PassReport):
     """What one overdue pass did."""
 
     reminded: int = 0
@@ -55,14 +55,6 @@ class OverdueReport:
     waiting: int = 0
     """Due but held back: the recipient is outside working hours or away."""
     failed: int = 0
-    errors: list[str] = field(default_factory=list)
-    _lock: Lock = field(default_factory=Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
     def summary(self) -> str:
         return (
             f"reminded {self.reminded} in {self.reminder_messages} messages, "
@@ -181,7 +173,7 @@ def _guarded(
     except Exception as error:  # one person's failure must not stop the others' messages
         log.exception("overdue messages for agent %s failed", agent_id)
         report.add(failed=len(items))
-        report.errors.append(f"agent {agent_id}: {type(error).__name__}")
+        report.note(f"agent {agent_id}: {type(error).__name__}")
 
 
 def _reachable(deps: Deps, agent_id: int, now: datetime) -> tuple[Agent, WorkingCalendar] | None:
@@ -286,7 +278,7 @@ def _refused(
     with deps.session_factory.begin() as session:
         unclaim(session, ids, claimed_at)
     report.add(failed=len(ids))
-    report.errors.append(code)
+    report.note(code)
 
 
 def _record(deps: Deps, ids: list[int], now: datetime, action: str, detail: dict[str, str]) -> None:
