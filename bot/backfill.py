@@ -21,7 +21,7 @@ from typing import IO, Any, TypeVar
 from bot.bulk_planning import MemoPolicy, TabledCalendar
 from bot.cases import SOURCES, CaseError, Channel, ClosedCase, Kind, Severity
 from bot.deps import Deps
-from bot.planning import calendar_of
+from bot.planning import calendar_of, planned_row
 from bot.policy import Role, Rule, plan_touches
 from bot.working_hours import WorkingCalendar
 from db import bulk
@@ -297,33 +297,7 @@ class _Planner:
             if touch.missed_at <= now:
                 late += 1  # weeks late reads as admin, not care: history only
                 continue
-            rows.append(
-                {
-                    "case_id": case_id,
-                    "cycle": 1,
-                    "touch": touch.number,
-                    "role": touch.role.value,
-                    "rule": touch.rule,
-                    "channel": touch.channel.value,
-                    "template": touch.template,
-                    "priority": touch.priority,
-                    "why": touch.why[:200],
-                    "automated_ok": touch.automated_ok,
-                    "assignee_id": ids.get(touch.role),
-                    "state": "planned",
-                    "due_at": touch.due_at,
-                    "remind_at": touch.remind_at,
-                    "lead_at": touch.lead_at,
-                    "missed_at": touch.missed_at,
-                    "review_eligible": touch.review_eligible,
-                    "referral_eligible": touch.referral_eligible,
-                    "draft_flags": [],
-                    "version": 1,
-                    "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            rows.append(planned_row(touch, case_id, 1, ids.get(touch.role), now))
         return rows, late
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import Channel, Kind, Severity
 from bot.deps import Deps
-from bot.policy import CalendarFor, Role, explain, plan_touches
+from bot.policy import CalendarFor, PlannedTouch, Role, explain, plan_touches
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db import followups as followup_store
@@ -128,6 +129,38 @@ def _calendar_for(deps: Deps, case: Case, people: People) -> CalendarFor:
     return calendar_for
 
 
+def planned_row(
+    touch: PlannedTouch, case_id: int, cycle: int, assignee: Agent | int | None, now: datetime
+) -> dict[str, object]:
+    """The follow_ups row of one planned touch (intake and the CSV backfill insert these)."""
+    assignee_id = assignee.id if isinstance(assignee, Agent) else assignee
+    return {
+        "case_id": case_id,
+        "cycle": cycle,
+        "touch": touch.number,
+        "role": touch.role.value,
+        "rule": touch.rule,
+        "channel": touch.channel.value,
+        "template": touch.template,
+        "priority": touch.priority,
+        "why": touch.why[:200],
+        "automated_ok": touch.automated_ok,
+        "assignee_id": assignee_id,
+        "state": "planned",
+        "due_at": touch.due_at,
+        "remind_at": touch.remind_at,
+        "lead_at": touch.lead_at,
+        "missed_at": touch.missed_at,
+        "review_eligible": touch.review_eligible,
+        "referral_eligible": touch.referral_eligible,
+        "draft_flags": [],
+        "version": 1,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def plan_case(session: Session, deps: Deps, case: Case) -> list[FollowUp]:
     """Plan the current cycle's touches; planning the same cycle twice adds nothing."""
     session.flush()
@@ -142,36 +175,9 @@ def plan_case(session: Session, deps: Deps, case: Case) -> list[FollowUp]:
         Role.ACCOUNT_MANAGER: people.account_manager,
         Role.LEAD: people.lead,
     }
-    rows: list[dict[str, object]] = []
-    for touch in touches:
-        assignee = assignees.get(touch.role)
-        rows.append(
-            {
-                "case_id": case.id,
-                "cycle": case.cycle,
-                "touch": touch.number,
-                "role": touch.role.value,
-                "rule": touch.rule,
-                "channel": touch.channel.value,
-                "template": touch.template,
-                "priority": touch.priority,
-                "why": touch.why[:200],
-                "automated_ok": touch.automated_ok,
-                "assignee_id": assignee.id if assignee else None,
-                "state": "planned",
-                "due_at": touch.due_at,
-                "remind_at": touch.remind_at,
-                "lead_at": touch.lead_at,
-                "missed_at": touch.missed_at,
-                "review_eligible": touch.review_eligible,
-                "referral_eligible": touch.referral_eligible,
-                "draft_flags": [],
-                "version": 1,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+    rows = [
+        planned_row(touch, case.id, case.cycle, assignees.get(touch.role), now) for touch in touches
+    ]
     return followup_store.insert_planned(session, rows)
 
 
