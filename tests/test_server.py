@@ -8,15 +8,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-
-def wait_for(predicate: Any, timeout: float = 3.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
+from bot.sandbox.waiting import wait_for
 
 
 def get(url: str) -> tuple[int, dict[str, Any]]:

@@ -9,9 +9,7 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,19 +20,11 @@ from sqlalchemy import select
 from bot import ids
 from bot.agents import AgentError, link, make_lead, set_backup
 from bot.dispatch import dispatch_pass
+from bot.sandbox.waiting import wait_for
 from db.models import Agent, AgentLink, Case
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.02)
 
 
 def cli(bot: Any, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

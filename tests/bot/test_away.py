@@ -7,9 +7,7 @@ Linus in Tokyo.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +19,7 @@ from bot.away import AwayDateError, parse_return_date, return_instant
 from bot.commands import run_command
 from bot.dispatch import dispatch_pass
 from bot.intake import team_defaults
+from bot.sandbox.waiting import wait_for
 from db import cases as store
 from db.models import Agent, FollowUp
 from handlers.webhooks.generic import sign_generic
@@ -173,16 +172,6 @@ def test_away_off_and_status(bot: Any) -> None:
     assert "Welcome back" in away(bot, "U0AGENT", "off")
     assert away_until(bot, "U0AGENT") is None
     assert "were not marked away" in away(bot, "U0AGENT", "off")
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    return probe()
 
 
 def test_away_through_slack_replies_ephemerally(bot: Any) -> None:

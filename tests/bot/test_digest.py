@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.digest import DigestReport, digest_due_pass, post_week
 from bot.digest_blocks import MAX_MESSAGE_BLOCKS
 from bot.digest_chart import PNG_MAGIC
 from bot.digest_content import Week, build_digest, render_digest
+from bot.sandbox.waiting import wait_for
 from db import cases as store
 from db.models import AuditEntry, Case, Digest, FollowUp, Outcome, Team
 
@@ -216,16 +216,6 @@ def _zone() -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(NY)
-
-
-def wait_for(predicate: Any, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
 
 
 def digest_posts(bot: Any, channel: str = "C0DIGEST") -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,22 +12,13 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.dispatch import dispatch_pass
+from bot.sandbox.waiting import wait_for
 from db.cases import agent_by_slack_id
 from db.models import Agent, FollowUp
 from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def wait_for(predicate: Any, timeout: float = 3.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

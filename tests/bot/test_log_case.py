@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,18 +10,10 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.log_case import log_case_modal, read_submission
+from bot.sandbox.waiting import wait_for
 from db.models import Case, FollowUp
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # the `clock` fixture's Friday
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.02)
 
 
 def state(**values: Any) -> dict[str, Any]:

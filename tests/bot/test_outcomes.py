@@ -14,21 +14,12 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.dispatch import dispatch_pass
+from bot.sandbox.waiting import wait_for
 from db.models import Agent, FollowUp, Outcome
 from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def wait_for(predicate: Any, timeout: float = 3.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,20 +15,11 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.dispatch import dispatch_pass
+from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Bolt acks first and runs the listener after: wait for its effect."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.02)
 
 
 def zendesk_solved(ticket: str, assignee_id: str | None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ in Socket Mode (SLACK_APP_TOKEN set; envelopes over the WebSocket the bot opens 
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -111,15 +110,7 @@ def socket_bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> It
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
     """Poll `predicate` until it returns something truthy (or `timeout` passes); return that."""
-
-    def wait(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        return predicate()
+    from bot.sandbox.waiting import wait_for as wait
 
     return wait
 

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import struct
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,17 +21,9 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.runtime import close_socket_mode
 from bot.sandbox import SlackSandbox
 from bot.sandbox.socket_mode import EnvelopeNotAcknowledged, NotConnected
+from bot.sandbox.waiting import wait_for
 
 COMMAND = {"command": "/followup", "text": "help", "user_id": "U0AGENT1", "team_id": "T0SANDBOX"}
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture
