@@ -14,6 +14,7 @@ from types import FrameType
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from sqlalchemy import inspect
 
@@ -122,7 +123,10 @@ def start(
     from bot.intake import receive_webhook
     from bot.scheduler import build_scheduler
 
-    app = build_app(deps, verify_token=verify_token)
+    if verify_token:
+        check_slack(deps)
+    # The token was just checked; Bolt need not call auth.test a second time.
+    app = build_app(deps, verify_token=False)
     settings = deps.settings
     wsgi = FollowupWSGI(deps, None if settings.socket_mode else app, receive_webhook)
     http = HttpServer(wsgi, settings.host, settings.port, settings.http_threads)
@@ -155,9 +159,44 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def check_templates_at_start(deps: Deps) -> None:
+    """A team's template overrides must render: a typo stops start-up, naming file and line."""
+    from bot.drafting import check_templates
+
+    if deps.settings.templates_dir is None:
+        return
+    problems = check_templates(deps.renderer)
+    if problems:
+        listed = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise StartupError(
+            f"FOLLOWUP_TEMPLATES has broken templates: {listed}{more}. "
+            "Fix them (`followup templates check` lists them all)."
+        )
+
+
+def check_slack(deps: Deps) -> None:
+    """The bot token works against SLACK_API_URL; one clear line when it does not."""
+    url = deps.settings.slack_api_url
+    try:
+        deps.client.auth_test()
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown error")
+        raise StartupError(
+            f"Slack refused SLACK_BOT_TOKEN ({code}): check the Bot User OAuth "
+            "Token on the app's OAuth & Permissions page"
+        ) from None
+    except OSError as error:  # URLError and socket errors: nothing answers there
+        reason = getattr(error, "reason", error)
+        raise StartupError(
+            f"cannot reach Slack's Web API at {url} ({reason}): check SLACK_API_URL and the network"
+        ) from None
+
+
 def run_forever(deps: Deps) -> None:
     """`followup run`: start everything, wait for SIGTERM or SIGINT, stop cleanly."""
     ensure_schema(deps)
+    check_templates_at_start(deps)
     running = start(deps)
     stop = threading.Event()
     with _signals_set(stop):

@@ -119,3 +119,56 @@ def _wait_for_health(port: int) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_a_broken_template_override_stops_start_up_naming_file_and_line(tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides" / "drafts" / "email"
+    overrides.mkdir(parents=True)
+    (overrides / "check_in.j2").write_text("Hi {{ customer_name }},\n\nAbout {{ subjcet }}.\n")
+    with SlackSandbox() as sandbox:
+        result = run_cli(
+            "run",
+            cwd=tmp_path,
+            env=clean_env(
+                SLACK_BOT_TOKEN="xoxb-sandbox",
+                SLACK_SIGNING_SECRET="s",
+                PORT="0",
+                SLACK_API_URL=sandbox.api_url,
+                DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
+                FOLLOWUP_TEMPLATES=str(tmp_path / "overrides"),
+            ),
+        )
+    assert result.returncode == 2
+    assert "drafts/email/check_in.j2 line 3: 'subjcet' is undefined" in result.stderr
+
+
+def test_a_refused_token_or_an_unreachable_slack_is_one_clear_line(tmp_path: Path) -> None:
+    with SlackSandbox(bot_token="xoxb-the-real-one") as sandbox:
+        refused = run_cli(
+            "run",
+            cwd=tmp_path,
+            env=clean_env(
+                SLACK_BOT_TOKEN="xoxb-a-wrong-one",
+                SLACK_SIGNING_SECRET="s",
+                PORT="0",
+                SLACK_API_URL=sandbox.api_url,
+                DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
+            ),
+        )
+    assert refused.returncode == 2
+    assert "followup: Slack refused SLACK_BOT_TOKEN (invalid_auth)" in refused.stderr
+    assert "xoxb-a-wrong-one" not in refused.stderr
+    unreachable = run_cli(
+        "run",
+        cwd=tmp_path,
+        env=clean_env(
+            SLACK_BOT_TOKEN="xoxb-x",
+            SLACK_SIGNING_SECRET="s",
+            PORT="0",
+            SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
+            DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
+        ),
+    )
+    assert unreachable.returncode == 2
+    assert "followup: cannot reach Slack's Web API at http://127.0.0.1:" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
