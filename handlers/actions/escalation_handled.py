@@ -8,6 +8,7 @@ from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
 from bot.escalation import mark_escalation_handled
+from bot.nudges import refresh_messages
 from bot.outcomes import Refused
 
 
@@ -25,6 +26,7 @@ def handle_escalation_handled(
     except Refused as refused:
         respond(text=str(refused), response_type="ephemeral", replace_original=False)
         return
+    refresh_messages(deps, [int(action["value"])])  # the agent's DM says it was handled
     container = body.get("container") or {}
     client.chat_update(
         channel=container["channel_id"],

@@ -173,6 +173,7 @@ def test_the_leads_handled_button_plans_a_fresh_check_in(bot: Any, nudged: Any) 
         lambda: "Handled by" in json.dumps(bot.sandbox.message("C0ESCALATE", post["ts"])["blocks"])
     )
     assert handled
+    assert wait_for(lambda: "handled by a lead" in dm_text(bot, nudged)), "the agent's DM too"
 
 
 def test_no_reply_plans_one_gentle_touch_then_closes_as_no_response(bot: Any, nudged: Any) -> None:
