@@ -67,6 +67,7 @@ def test_dms_and_home_tab_are_on_and_socket_mode_enabled(manifest: dict[str, Any
 
 
 METHOD_SCOPES: dict[str, set[str]] = {
+    "auth.test": set(),  # the start-up token check
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
