@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.blocks import nudge_message
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
-from bot.nudges import nudge_item
+from bot.nudges import queue_items
 from bot.slack_text import escaped_short, shorten
 from db import followups as followup_store
 from db.models import Agent, FollowUp
@@ -50,7 +50,7 @@ def due_reply(deps: Deps, user_id: str) -> Reply:
     if not due:
         nxt = f" Next one: {_when(upcoming[0].due_at)}." if upcoming else ""
         return Reply(text=f"Nothing due right now.{nxt}")
-    message = nudge_message([nudge_item(deps, f, now) for f in due], now, cap=deps.policy.batch_cap)
+    message = nudge_message(queue_items(deps, due, now), now, cap=deps.policy.batch_cap)
     return Reply(text=message.text, blocks=list(message.blocks))
 
 
@@ -64,9 +64,7 @@ def home_view(deps: Deps, user_id: str) -> View:
     now = deps.clock.now()
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
     if due:
-        message = nudge_message(
-            [nudge_item(deps, f, now) for f in due], now, cap=deps.policy.batch_cap
-        )
+        message = nudge_message(queue_items(deps, due, now), now, cap=deps.policy.batch_cap)
         blocks += list(message.blocks)[:80]
     else:
         blocks.append(

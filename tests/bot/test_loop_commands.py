@@ -145,3 +145,34 @@ def test_a_loop_can_be_closed_from_the_followup_due_reply(bot: Any, sent: int) -
     )
     bot.driver.submit_view("U0AGENT", modal[-1]["id"], {"result": "resolved"})
     assert state(bot, sent) == "done"
+
+
+def test_due_shows_the_first_five_with_drafts_and_lists_the_rest(bot: Any) -> None:
+    for n in range(12):
+        body = json.dumps(
+            {
+                "case_id": f"Q-{n:02}",
+                "subject": f"Queue case {n:02}",
+                "resolution": "Fixed",
+                "closed_at": FRIDAY_10_UTC.isoformat(),
+                "owner_email": "ada@example.com",
+                "severity": "urgent" if n in (3, 7) else "normal",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{bot.url}/webhooks/generic",
+            data=body,
+            method="POST",
+            headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+    bot.clock.set(MONDAY_10_UTC)
+    assert dispatch_pass(bot.deps).delivered == 12
+    before = len(bot.sandbox.responses)
+    bot.driver.command("U0AGENT", "due")
+    [reply] = wait_for(lambda: bot.sandbox.responses[before:])
+    blocks = json.dumps(reply.body["blocks"])
+    assert blocks.count("Draft email") == 5, "five shown in full, each with its draft"
+    assert blocks.index("Queue case 03") < blocks.index("Queue case 00"), "urgent ones first"
+    for n in range(12):
+        assert f"Queue case {n:02}" in blocks, "the rest are listed by subject"
