@@ -115,6 +115,25 @@ class BotUnderTest:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.running.http.port}"  # type: ignore[attr-defined]
 
+    def post_generic(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A case through the signed generic webhook, as a helpdesk automation sends it."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        from handlers.webhooks.generic import sign_generic
+
+        body = json.dumps(payload).encode()
+        headers = sign_generic("generic-webhook-secret", body, self.clock.now())
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/generic", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
 
 @pytest.fixture
 def bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Iterator[BotUnderTest]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +11,6 @@ import pytest
 from bot import ids
 from bot.dispatch import dispatch_pass
 from db import followups as followup_store
-from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -29,16 +26,7 @@ def post_case(bot: Any, **fields: Any) -> tuple[int, dict[str, Any]]:
         "channel": "email",
         **fields,
     }
-    body = json.dumps(payload).encode()
-    headers = sign_generic("generic-webhook-secret", body, bot.clock.now())
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic", data=body, headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return bot.post_generic(payload)  # type: ignore[no-any-return]
 
 
 def nudges(bot: Any) -> list[dict[str, Any]]:

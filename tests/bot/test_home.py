@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.cases import agent_by_slack_id
 from db.models import Agent, FollowUp
-from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -28,7 +26,7 @@ def two_cases(bot: Any) -> None:
         ("H-1", "request", FRIDAY_10_UTC),
         ("H-2", "request", MONDAY_10_UTC),
     ):
-        body = json.dumps(
+        bot.post_generic(
             {
                 "case_id": case_id,
                 "subject": f"Case {case_id} <!here>",
@@ -37,14 +35,7 @@ def two_cases(bot: Any) -> None:
                 "closed_at": closed.isoformat(),
                 "owner_email": "ada@example.com",
             }
-        ).encode()
-        request = urllib.request.Request(
-            f"{bot.url}/webhooks/generic",
-            data=body,
-            method="POST",
-            headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
         )
-        urllib.request.urlopen(request, timeout=5).close()
     bot.clock.set(MONDAY_10_UTC)
     assert dispatch_pass(bot.deps).delivered == 1
     with bot.deps.session_factory.begin() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from bot import ids
 from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
-from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -22,7 +20,7 @@ MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def sent(bot: Any) -> int:
     """Case generic:ZD-9 closed Friday and DMed to Ada Monday; its follow-up id."""
-    body = json.dumps(
+    bot.post_generic(
         {
             "case_id": "ZD-9",
             "subject": "Export stuck at 99%",
@@ -30,14 +28,7 @@ def sent(bot: Any) -> int:
             "closed_at": FRIDAY_10_UTC.isoformat(),
             "owner_email": "ada@example.com",
         }
-    ).encode()
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic",
-        data=body,
-        method="POST",
-        headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
     )
-    urllib.request.urlopen(request, timeout=5).close()
     bot.clock.set(MONDAY_10_UTC)
     assert dispatch_pass(bot.deps).delivered == 1
     return int(
@@ -149,7 +140,7 @@ def test_a_loop_can_be_closed_from_the_followup_due_reply(bot: Any, sent: int) -
 
 def test_due_shows_the_first_five_with_drafts_and_lists_the_rest(bot: Any) -> None:
     for n in range(12):
-        body = json.dumps(
+        bot.post_generic(
             {
                 "case_id": f"Q-{n:02}",
                 "subject": f"Queue case {n:02}",
@@ -158,14 +149,7 @@ def test_due_shows_the_first_five_with_drafts_and_lists_the_rest(bot: Any) -> No
                 "owner_email": "ada@example.com",
                 "severity": "urgent" if n in (3, 7) else "normal",
             }
-        ).encode()
-        request = urllib.request.Request(
-            f"{bot.url}/webhooks/generic",
-            data=body,
-            method="POST",
-            headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
         )
-        urllib.request.urlopen(request, timeout=5).close()
     bot.clock.set(MONDAY_10_UTC)
     assert dispatch_pass(bot.deps).delivered == 12
     before = len(bot.sandbox.responses)

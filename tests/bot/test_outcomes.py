@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ from bot import ids
 from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import Agent, FollowUp, Outcome
-from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -35,15 +33,7 @@ def nudged(bot: Any) -> dict[str, Any]:
         "kind": "complaint",
         "b2b": True,
     }
-    body = json.dumps(payload).encode()
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic",
-        data=body,
-        method="POST",
-        headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 202
+    assert bot.post_generic(payload)[0] == 202
     bot.clock.set(MONDAY_10_UTC)
     assert dispatch_pass(bot.deps).delivered == 1
     [dm] = bot.sandbox.dm_messages("U0AGENT")

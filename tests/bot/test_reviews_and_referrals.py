@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,14 +13,13 @@ from sqlalchemy import select
 from bot import ids
 from bot.dispatch import dispatch_pass
 from db.models import FollowUp
-from handlers.webhooks.generic import sign_generic
 
 REVIEW = "an honest review"
 REFERRAL = "glad of an introduction"
 
 
 def close(bot: Any, case_id: str, closed: datetime, **fields: Any) -> None:
-    body = json.dumps(
+    bot.post_generic(
         {
             "case_id": case_id,
             "subject": f"Case {case_id}",
@@ -33,14 +31,7 @@ def close(bot: Any, case_id: str, closed: datetime, **fields: Any) -> None:
             "kind": "request",
             **fields,
         }
-    ).encode()
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic",
-        data=body,
-        method="POST",
-        headers=sign_generic("generic-webhook-secret", body, bot.clock.now()),
     )
-    urllib.request.urlopen(request, timeout=5).close()
 
 
 def latest_draft(bot: Any) -> str:
