@@ -293,7 +293,7 @@ class _Planner:
             return [], len(rule.touches)
         rows: list[dict[str, object]] = []
         late = 0
-        for touch in plan_touches(case, case.closed_at, self.policy, calendar_for):
+        for touch in plan_touches(case, case.closed_at, self.policy, calendar_for, rule):
             if touch.missed_at <= now:
                 late += 1  # weeks late reads as admin, not care: history only
                 continue

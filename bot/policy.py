@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -336,9 +337,10 @@ def may_automate(case: CaseFacts) -> bool:
     )
 
 
-def _why(number: int, after: Duration, case: CaseFacts) -> str:
+@lru_cache(maxsize=512)
+def _why(number: int, after: Duration, kind: str) -> str:
     if number == 1:
-        return f"{after.words()} after {_KIND_NOUN[Kind(case.kind)]} was closed"
+        return f"{after.words()} after {_KIND_NOUN[Kind(kind)]} was closed"
     ordinal = _ORDINAL[number - 1] if number <= len(_ORDINAL) else f"touch {number},"
     return f"{ordinal} check-in, {after.words()} on"
 
@@ -362,14 +364,24 @@ def _assignee(
 
 
 def plan_touches(
-    case: CaseFacts, closed_at: datetime, policy: Policy, calendar_for: CalendarFor
+    case: CaseFacts,
+    closed_at: datetime,
+    policy: Policy,
+    calendar_for: CalendarFor,
+    rule: Rule | None = None,
 ) -> list[PlannedTouch]:
-    """Every touch the matching rule asks for, with due, reminder, lead and missed times."""
+    """Every touch the matching rule asks for, with due, reminder, lead and missed times.
+
+    `rule` is `policy.match(case).rule` when the caller has already matched the case (a
+    backfill matches each distinct combination of facts once).
+    """
     if closed_at.tzinfo is None or closed_at.utcoffset() is None:
         raise ValueError("closed_at needs a time zone")
     closed_at = closed_at.astimezone(UTC)
-    rule = policy.match(case).rule
+    if rule is None:
+        rule = policy.match(case).rule
     overdue = rule.overdue
+    priority = case_priority(case, rule)
     lead_calendar = calendar_for(Role.LEAD.value)
     automate = may_automate(case)
     planned: list[PlannedTouch] = []
@@ -401,8 +413,8 @@ def plan_touches(
                 automated_ok=touch.automated_ok and automate,
                 review_eligible=rule.public_review,
                 referral_eligible=rule.referral,
-                priority=case_priority(case, rule),
-                why=_why(number, touch.after, case),
+                priority=priority,
+                why=_why(number, touch.after, str(case.kind)),
                 after=touch.after,
             )
         )

@@ -116,7 +116,10 @@ def _sqlite_converter(kind: Any) -> Callable[[Any], Any] | None:
 
 def _sqlite_datetime(value: datetime) -> str:
     """UTCDateTime on SQLite: naive UTC in SQLAlchemy's SQLite DATETIME text format."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # Of an aware UTC moment, isoformat's first 26 characters are the naive text.
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def all_agents(session: Session) -> list[Agent]:
