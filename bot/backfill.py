@@ -13,20 +13,16 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
-from bot.bulk_planning import MemoPolicy, TabledCalendar
+from bot.bulk_planning import Planner
 from bot.cases import SOURCES, CaseError, Channel, ClosedCase, Kind, Severity
 from bot.deps import Deps
-from bot.planning import calendar_of, planned_row
-from bot.policy import Role, Rule, plan_touches
-from bot.working_hours import WorkingCalendar
 from db import bulk
 from db import cases as store
-from db.models import Agent, Team
 
 COLUMNS = (
     "case_id",
@@ -216,108 +212,6 @@ def check_header(record: list[str]) -> list[str]:
     return header
 
 
-# --- planning many cases ------------------------------------------------------------------
-
-
-class _Planner:
-    """Teams, agents and calendars loaded once per import; rows planned without round trips."""
-
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.policy = MemoPolicy.of(deps.policy)
-        self.teams: dict[str, Team] = {}
-        self.calendars: dict[tuple[int, int | None], WorkingCalendar] = {}
-        self.agents: dict[int, Agent] = {}
-        self.by_email: dict[str, int] = {}
-        self.by_slack: dict[str, int] = {}
-        self.first_lead: dict[int, int] = {}
-
-    def load(self, agents: Iterable[Agent]) -> None:
-        for agent in sorted(agents, key=lambda a: a.id):
-            self.agents[agent.id] = agent
-            self.by_slack[agent.slack_user_id] = agent.id
-            if agent.email:
-                self.by_email.setdefault(agent.email.lower(), agent.id)
-            if agent.is_lead and agent.team_id is not None:
-                self.first_lead.setdefault(agent.team_id, agent.id)
-
-    def team(self, session: Any, slug: str | None) -> Team:
-        from bot.intake import team_defaults
-
-        key = (slug or "default").strip().lower()[:80] or "default"
-        found = self.teams.get(key)
-        if found is None:
-            found = store.team_for(session, key, team_defaults(self.deps), self.deps.clock.now())
-            self.teams[key] = found
-        return found
-
-    def calendar(self, team: Team, agent_id: int | None) -> WorkingCalendar:
-        key = (team.id, agent_id)
-        found = self.calendars.get(key)
-        if found is None:
-            agent = self.agents.get(agent_id) if agent_id is not None else None
-            found = TabledCalendar.of(calendar_of(self.deps, team, agent))
-            self.calendars[key] = found
-        return found
-
-    def owner_of(self, case: ClosedCase) -> int | None:
-        if case.owner_slack_id:
-            return self.by_slack.get(case.owner_slack_id)
-        return self.by_email.get(case.owner_email.lower()) if case.owner_email else None
-
-    def touches(
-        self, case: ClosedCase, case_id: int, team: Team, owner_id: int | None, now: datetime
-    ) -> tuple[list[dict[str, object]], int]:
-        """Follow-up rows for one new case, and how many touches were already too late."""
-        manager_id = (
-            self.by_email.get(case.account_manager_email.lower())
-            if case.account_manager_email
-            else None
-        )
-        owner = self.agents.get(owner_id) if owner_id is not None else None
-        lead_id = owner.lead_id if owner is not None and owner.lead_id else None
-        lead_id = lead_id or self.first_lead.get(team.id)
-        ids = {Role.OWNER: owner_id, Role.ACCOUNT_MANAGER: manager_id, Role.LEAD: lead_id}
-
-        def calendar_for(role: str) -> WorkingCalendar | None:
-            if role == Role.ACCOUNT_MANAGER:
-                if not case.account_manager_email:
-                    return None
-                return self.calendar(team, manager_id)
-            if role == Role.LEAD:
-                return self.calendar(team, lead_id) if lead_id else None
-            return self.calendar(team, owner_id)
-
-        rule = self.policy.match(case).rule
-        if _all_late(rule, case.closed_at, now):
-            return [], len(rule.touches)
-        rows: list[dict[str, object]] = []
-        late = 0
-        for touch in plan_touches(case, case.closed_at, self.policy, calendar_for, rule):
-            if touch.missed_at <= now:
-                late += 1  # weeks late reads as admin, not care: history only
-                continue
-            rows.append(planned_row(touch, case_id, 1, ids.get(touch.role), now))
-        return rows, late
-
-
-MAX_WINDOW_SHIFT = timedelta(days=31)
-"""No calendar moves a touch further than this to its working window (a month off work)."""
-
-
-def _all_late(rule: Rule, closed_at: datetime, now: datetime) -> bool:
-    """True when every touch of `rule` is surely past its cut-off: nothing to plan.
-
-    A touch's cut-off is its due time plus the missed days, and its due time is at most
-    MAX_WINDOW_SHIFT after close + offset; a backfill of old history skips planning entirely.
-    """
-    if not rule.touches:
-        return True
-    latest = max(t.after.delta for t in rule.touches)
-    missed = timedelta(days=rule.overdue.missed_after_days)
-    return closed_at + latest + MAX_WINDOW_SHIFT + missed <= now
-
-
 def _case_row(case: ClosedCase, team_id: int, owner_id: int | None, now: datetime) -> dict:
     return {
         "source": case.source,
@@ -333,7 +227,7 @@ def _case_row(case: ClosedCase, team_id: int, owner_id: int | None, now: datetim
 
 
 def _store_chunk(
-    deps: Deps, planner: _Planner, source: str, chunk: list[ClosedCase], report: ImportReport
+    deps: Deps, planner: Planner, source: str, chunk: list[ClosedCase], report: ImportReport
 ) -> None:
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
@@ -419,7 +313,7 @@ def import_lines(
             break
     if header is None:
         raise BackfillError("the file is empty: a header row naming the columns is required")
-    planner = _Planner(deps)
+    planner = Planner(deps)
     with deps.session_factory() as session:
         planner.load(bulk.all_agents(session))
         session.expunge_all()

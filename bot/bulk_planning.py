@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.policy import CaseFacts, Match, Policy
+from bot.cases import ClosedCase
+from bot.planning import calendar_of, planned_row
+from bot.policy import CaseFacts, Match, Policy, Role, Rule, plan_touches
 from bot.working_hours import WorkingCalendar
+from db import cases as store
+from db.models import Agent, Team
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
 
 TABLE_DAYS_BEFORE = 7
 TABLE_DAYS_AFTER = 120
@@ -133,3 +141,127 @@ class TabledCalendar(WorkingCalendar):
         if found >= len(self._starts) - 1:
             return super().add_working_hours(moment, hours)
         return self._starts[found] + (target - self._worked[found])
+
+
+# --- planning many cases ------------------------------------------------------------------
+
+MAX_WINDOW_SHIFT = timedelta(days=31)
+"""No calendar moves a touch further than this to its working window (a month off work)."""
+
+
+def all_late(rule: Rule, closed_at: datetime, now: datetime) -> bool:
+    """True when every touch of `rule` is surely past its cut-off: nothing to plan.
+
+    A touch's cut-off is its due time plus the missed days, and its due time is at most
+    MAX_WINDOW_SHIFT after close + offset; a backfill of old history skips planning entirely.
+    """
+    if not rule.touches:
+        return True
+    latest = max(t.after.delta for t in rule.touches)
+    missed = timedelta(days=rule.overdue.missed_after_days)
+    return closed_at + latest + MAX_WINDOW_SHIFT + missed <= now
+
+
+class Planner:
+    """Teams, agents and calendars loaded once per batch; rows planned without round trips.
+
+    The CSV import loads the whole roster once; the webhook writer loads, per batch, only the
+    agents its cases name (and the leads of their teams). Either way a plan is the one
+    `plan_case` would make for the same case (tests compare them).
+    """
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.policy = MemoPolicy.of(deps.policy)
+        self.teams: dict[str, Team] = {}
+        self.calendars: dict[tuple[int, int | None], WorkingCalendar] = {}
+        self.agents: dict[int, Agent] = {}
+        self.by_email: dict[str, int] = {}
+        self.by_slack: dict[str, int] = {}
+        self.by_link: dict[tuple[str, str], int] = {}
+        self.first_lead: dict[int, int] = {}
+
+    def load(self, agents: Iterable[Agent]) -> None:
+        for agent in sorted(agents, key=lambda a: a.id):
+            if agent.id in self.agents:
+                continue
+            self.agents[agent.id] = agent
+            self.by_slack[agent.slack_user_id] = agent.id
+            if agent.email:
+                self.by_email.setdefault(agent.email.lower(), agent.id)
+            if agent.is_lead and agent.team_id is not None:
+                self.first_lead.setdefault(agent.team_id, agent.id)
+
+    def team(self, session: Any, slug: str | None) -> Team:
+        from bot.intake import team_defaults
+
+        key = (slug or "default").strip().lower()[:80] or "default"
+        found = self.teams.get(key)
+        if found is None:
+            found = store.team_for(session, key, team_defaults(self.deps), self.deps.clock.now())
+            self.teams[key] = found
+        return found
+
+    def calendar(self, team: Team, agent_id: int | None) -> WorkingCalendar:
+        key = (team.id, agent_id)
+        found = self.calendars.get(key)
+        if found is None:
+            agent = self.agents.get(agent_id) if agent_id is not None else None
+            found = TabledCalendar.of(calendar_of(self.deps, team, agent))
+            self.calendars[key] = found
+        return found
+
+    def owner_of(self, case: ClosedCase) -> int | None:
+        """The owner as `plan_case` finds them: Slack id, else email, else the vendor's id."""
+        if case.owner_slack_id:
+            return self.by_slack.get(case.owner_slack_id)
+        found = self.by_email.get(case.owner_email.lower()) if case.owner_email else None
+        if found is None and case.owner_external_id:
+            found = self.by_link.get((case.source, case.owner_external_id))
+        return found
+
+    def manager_of(self, case: ClosedCase) -> int | None:
+        email = case.account_manager_email
+        return self.by_email.get(email.lower()) if email else None
+
+    def touches(
+        self,
+        case: ClosedCase,
+        case_id: int,
+        team: Team,
+        owner_id: int | None,
+        now: datetime,
+        *,
+        skip_late: bool = True,
+    ) -> tuple[list[dict[str, object]], int]:
+        """Follow-up rows for one new case, and how many touches were already too late.
+
+        With `skip_late` (a backfill), touches already past their cut-off are not planned;
+        without it (a webhook) every touch is, as `plan_case` does.
+        """
+        manager_id = self.manager_of(case)
+        owner = self.agents.get(owner_id) if owner_id is not None else None
+        lead_id = owner.lead_id if owner is not None and owner.lead_id else None
+        lead_id = lead_id or self.first_lead.get(team.id)
+        ids = {Role.OWNER: owner_id, Role.ACCOUNT_MANAGER: manager_id, Role.LEAD: lead_id}
+
+        def calendar_for(role: str) -> WorkingCalendar | None:
+            if role == Role.ACCOUNT_MANAGER:
+                if not case.account_manager_email:
+                    return None
+                return self.calendar(team, manager_id)
+            if role == Role.LEAD:
+                return self.calendar(team, lead_id) if lead_id else None
+            return self.calendar(team, owner_id)
+
+        rule = self.policy.match(case).rule
+        if skip_late and all_late(rule, case.closed_at, now):
+            return [], len(rule.touches)
+        rows: list[dict[str, object]] = []
+        late = 0
+        for touch in plan_touches(case, case.closed_at, self.policy, calendar_for, rule):
+            if skip_late and touch.missed_at <= now:
+                late += 1  # weeks late reads as admin, not care: history only
+                continue
+            rows.append(planned_row(touch, case_id, 1, ids.get(touch.role), now))
+        return rows, late

@@ -21,6 +21,7 @@ from db.engine import SessionFactory
 
 if TYPE_CHECKING:
     from bot.drafting import Renderer
+    from bot.intake_batch import IntakeWriter
     from bot.policy import Policy
 
 
@@ -36,6 +37,12 @@ def make_web_client(settings: Settings, max_rate_limit_retries: int = 5) -> WebC
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def _intake_writer() -> IntakeWriter:
+    from bot.intake_batch import IntakeWriter
+
+    return IntakeWriter()
 
 
 def worker_name() -> str:
@@ -55,3 +62,5 @@ class Deps:
     policy: Policy
     renderer: Renderer
     worker: str = field(default_factory=worker_name)
+    intake: IntakeWriter = field(default_factory=_intake_writer)
+    """Webhook deliveries are written through this (group commit; see bot/intake_batch.py)."""

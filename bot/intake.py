@@ -142,27 +142,22 @@ def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str,
         return 200, {"challenge": parsed.challenge}
     if not parsed.cases:
         return 200, {"status": "ignored", "reason": "; ".join(parsed.ignored) or "no case"}
-    outcomes: list[Accepted] = []
-    with deps.session_factory.begin() as session:
-        if parsed.delivery_id and not store.record_delivery(
-            session, source, f"delivery:{parsed.delivery_id}", now
-        ):
-            return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
-        for closed in map(tag_conventions, parsed.cases):
-            outcomes.append(
-                accept_case(session, deps, closed, actor=f"webhook:{source}", surface="webhook")
-            )
-    _after_commit(deps, outcomes)
+    from bot.intake_batch import Delivery
+
+    cases = [tag_conventions(closed) for closed in parsed.cases]
+    written = deps.intake.write(deps, Delivery(source, cases, parsed.delivery_id))
+    if written.duplicate_delivery:
+        return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
+    _after_commit(deps, written.cancelled_ids)
     ids = [c.external_id for c in parsed.cases]
-    if any(o.is_new for o in outcomes):
+    if written.is_new:
         return 202, {"status": "accepted", "case_id": ids[0], "case_ids": ids}
     return 200, {"status": "duplicate", "case_id": ids[0], "case_ids": ids}
 
 
-def _after_commit(deps: Deps, outcomes: list[Accepted]) -> None:
+def _after_commit(deps: Deps, cancelled_ids: list[int]) -> None:
     """DMs already sent for cancelled follow-ups are updated so no stale buttons remain."""
     from bot.nudges import refresh_messages
 
-    cancelled = [f.id for o in outcomes for f in o.cancelled if f.slack_ts]
-    if cancelled:
-        refresh_messages(deps, cancelled)
+    if cancelled_ids:
+        refresh_messages(deps, cancelled_ids)

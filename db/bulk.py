@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from db.cases import _insert
-from db.models import Agent, Case, FollowUp, UTCDateTime
+from db.models import Agent, AuditEntry, Case, FollowUp, UTCDateTime
 
 
 def existing_external_ids(session: Session, source: str, external_ids: Iterable[str]) -> set[str]:
@@ -39,6 +39,18 @@ def insert_cases(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, 
     """
     if not rows:
         return {}
+    if session.get_bind().dialect.name != "sqlite":
+        # Another transaction may insert the same case meanwhile (ON CONFLICT then waits for
+        # it and skips): only RETURNING says which rows are ours.
+        statement = (
+            postgresql.insert(Case)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(Case.external_id, Case.id)
+        )
+        found = session.execute(statement, list(rows))
+        return {external_id: case_id for external_id, case_id in found}
+    # SQLite has one writer at a time (BEGIN IMMEDIATE): the new ids are the ones above the
+    # highest id before the insert.
     before = session.scalar(select(func.coalesce(func.max(Case.id), 0))) or 0
     _executemany(session, Case.__table__, rows, conflict=("source", "external_id"))
     wanted = [row["external_id"] for row in rows]
@@ -60,6 +72,11 @@ def insert_followups(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     return len(rows)
 
 
+def insert_audit(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many audit entries (at, actor, surface, entity, entity_id, action, detail)."""
+    _executemany(session, AuditEntry.__table__, rows, conflict=())
+
+
 def _executemany(
     session: Session, table: Any, rows: Sequence[dict[str, Any]], conflict: tuple[str, ...]
 ) -> None:
@@ -73,17 +90,17 @@ def _executemany(
         return
     connection = session.connection()
     if connection.dialect.name != "sqlite":
-        connection.execute(
-            postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict)),
-            list(rows),
-        )
+        statement = postgresql.insert(table)
+        if conflict:
+            statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        connection.execute(statement, list(rows))
         return
     names = list(rows[0])
     converters = [_sqlite_converter(table.columns[name].type) for name in names]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join('?' for _ in names)}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        f"VALUES ({', '.join('?' for _ in names)})"
+        + (f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else "")
     )
     pick = operator.itemgetter(*names)
     converted = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
@@ -95,6 +112,9 @@ def _executemany(
         for i, convert in converted:
             value = record[i]
             if value is None:
+                continue
+            if isinstance(value, dict):
+                record[i] = convert(value)
                 continue
             key = (i, tuple(value)) if isinstance(value, list) else (i, value)
             found = seen.get(key)

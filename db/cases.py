@@ -66,6 +66,9 @@ def delivery_seen(session: Session, source: str, key: str) -> bool:
 def team_for(session: Session, slug: str | None, defaults: dict[str, Any], now: datetime) -> Team:
     """The team named `slug` (default team when None), created with `defaults` on first sight."""
     slug = (slug or "default").strip().lower()[:80] or "default"
+    found = session.scalar(select(Team).where(Team.slug == slug))
+    if found is not None:  # the usual case: one read, no write
+        return found
     statement = (
         _insert(session, Team)
         .values(

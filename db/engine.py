@@ -16,6 +16,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            # The most recently used connection first: its page cache is the warmest.
+            pool_use_lifo=True,
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
