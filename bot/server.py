@@ -177,9 +177,11 @@ class HttpServer:
         """Close every socket from inside waitress's own loop (closing them from this thread
         races its select()), which ends the loop; then let the worker threads finish."""
         server: Any = self._server
+        # Worker threads first: one finishing a request pulls the loop's trigger, which must
+        # still be open then (closing it first made a late response fail with EBADF).
+        server.task_dispatcher.shutdown()
         if self._thread is not None and self._thread.is_alive():
             server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             self._thread.join(timeout=5)
         else:
             wasyncore.close_all(server._map)
-        server.task_dispatcher.shutdown()
