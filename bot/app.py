@@ -7,7 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import Ack, App, BoltResponse
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
+from slack_sdk.web import SlackResponse
 
 from bot.deps import Deps
 
@@ -19,8 +21,40 @@ FRIENDLY_ERROR = (
 )
 
 
-def build_app(deps: Deps, *, verify_token: bool = True, listener_threads: int = 32) -> App:
-    """A Bolt `App` wired to `deps`, with every listener of `handlers` registered."""
+class StickyAck(Ack):
+    """An `ack` that, once given, stays given.
+
+    Bolt's thread runner (slack-bolt 1.30, `ThreadListenerRunner.run`) sets `ack.response`
+    back to None when a listener raises after it acked. The request thread polls for the ack
+    every 10 ms, so a listener failing within those 10 ms of `ack()` (a database outage, a
+    Slack call refused at once) cost the user their acknowledgement: Slack got nothing for 3 s,
+    then a 404 "unhandled request".
+    """
+
+    @property  # type: ignore[override]
+    def response(self) -> BoltResponse | None:
+        return self.__dict__.get("_given")
+
+    @response.setter
+    def response(self, value: BoltResponse | None) -> None:
+        if value is None and self.__dict__.get("_given") is not None:
+            return
+        self.__dict__["_given"] = value
+
+
+def build_app(
+    deps: Deps,
+    *,
+    verify_token: bool = True,
+    listener_threads: int = 32,
+    auth_test: SlackResponse | None = None,
+) -> App:
+    """A Bolt `App` wired to `deps`, with every listener of `handlers` registered.
+
+    `auth_test` is the answer of an `auth.test` already made: without it (and without
+    `verify_token`) Bolt calls `auth.test` on the first request, and if Slack fails that call
+    it drops the request and shows the user "please reinstall this app".
+    """
     from handlers import register
 
     app = App(
@@ -37,9 +71,16 @@ def build_app(deps: Deps, *, verify_token: bool = True, listener_threads: int = 
         logger=logging.getLogger("followup.bolt"),
     )
 
+    if auth_test is not None:
+        # Bolt keeps its single-workspace authorisation private; it caches this answer.
+        for middleware in getattr(app, "_middleware_list", []):
+            if isinstance(middleware, SingleTeamAuthorization):
+                middleware.auth_test_result = auth_test
+
     @app.middleware
     def inject_deps(context: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
         context["deps"] = deps
+        context["ack"] = StickyAck()
         return next()
 
     @app.error

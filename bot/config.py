@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -9,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.cases import SOURCES
 
@@ -79,13 +83,36 @@ class Settings:
         `require_slack=False` is for commands that never talk to Slack (`db upgrade`, checks).
         """
         env = os.environ if env is None else env
-        return _parse(env, require_slack)
+        try:
+            return _parse(env, require_slack)
+        except SettingsError as error:
+            # A secret pasted into the wrong variable is echoed by that variable's message.
+            raise SettingsError(_hide(str(error), _secret_values(env))) from None
+
+
+def _secret_values(env: Mapping[str, str]) -> list[str]:
+    """Every value in `env` that is a secret (as `Settings.secrets` would list it)."""
+    names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    values = [env.get(name) or "" for name in names]
+    values += [v for k, v in env.items() if k.startswith("WEBHOOK_SECRET_")]
+    with contextlib.suppress(ValueError):  # an unparsable URL is redacted where it is shown
+        values.append(urlparse(env.get("DATABASE_URL") or "").password or "")
+    return [v.strip() for v in values if len(v.strip()) >= 6]
+
+
+def _hide(message: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, _secret_mask(secret))
+    return message
 
 
 def _redact_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
+    try:
+        password = urlparse(url).password
+    except ValueError:  # unparsable: hide everything between "user:" and the last "@"
+        return re.sub(r"(://[^:/@]*:).*@", r"\1***@", url)
+    if password:
+        return url.replace(f":{password}@", ":***@")
     return url
 
 
@@ -162,7 +189,13 @@ def _database_url(env: Mapping[str, str]) -> str:
     if raw.startswith("postgres://") or raw.startswith("postgresql://"):
         # SQLAlchemy would pick psycopg2, which we do not ship; psycopg 3 is the driver.
         raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
-    if not raw.startswith(("sqlite://", "postgresql+psycopg://")):
+    malformed = not raw.startswith(("sqlite://", "postgresql+psycopg://"))
+    if not malformed:
+        try:  # as SQLAlchemy will read it (its own error would show the password)
+            make_url(raw)
+        except (ArgumentError, ValueError):
+            malformed = True
+    if malformed:
         raise SettingsError(
             "DATABASE_URL is malformed: expected sqlite:///path/to/file.db or "
             f"postgresql+psycopg://user:password@host:5432/dbname, got {_redact_url(raw)!r}"

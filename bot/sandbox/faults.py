@@ -57,28 +57,74 @@ class RateLimits:
 
 @dataclass
 class Fault:
-    """One planned failure: an HTTP status (None means 200), a Slack error, a delay."""
+    """One planned failure: an HTTP status (None means 200), a Slack error, a delay.
+
+    `retry_after` is the `Retry-After` header sent with a 429. With `after` set the call is
+    carried out first (a message is posted) and only the answer fails: Slack did the work but
+    the client hears an error, as when a proxy times out in front of it.
+    """
 
     status: int | None
     error: str | None
     delay: float
+    retry_after: int = 1
+    after: bool = False
+
+
+@dataclass
+class Intermittent:
+    """A fault on every `every`-th call of a method, starting with the next one."""
+
+    fault: Fault
+    every: int
+    seen: int = 0
+
+    def next_fails(self) -> bool:
+        fails = self.seen % self.every == 0
+        self.seen += 1
+        return fails
+
+
+ANY_METHOD = "*"
+"""The method name that makes an intermittent fault apply to every Web API method."""
 
 
 class Faults:
-    """Queued failures per method, consumed one per call."""
+    """Queued failures per method, consumed one per call, and intermittent ones that keep
+    failing a share of the calls (every other one, say) until cleared."""
 
     def __init__(self) -> None:
         self._queued: dict[str, list[Fault]] = {}
+        self._intermittent: dict[str, Intermittent] = {}
 
     def add(self, method: str, fault: Fault, times: int = 1) -> None:
         """Make the next `times` calls of `method` fail with `fault`."""
         self._queued.setdefault(method, []).extend([fault] * times)
 
-    def pop(self, method: str) -> Fault | None:
-        """The next fault for `method`, if one is queued."""
+    def add_every(self, method: str, fault: Fault, every: int = 2) -> None:
+        """Fail one call in `every` of `method` (`ANY_METHOD`: of every method, counted per
+        method), the next call first: `every=2` fails half the calls, alternately."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self._intermittent[method] = Intermittent(fault, every)
+
+    def pop(self, method: str, *, web_api: bool = True) -> Fault | None:
+        """The next fault for `method`: a queued one first, else an intermittent one's turn.
+
+        `ANY_METHOD` faults apply only to Web API methods (`web_api`), not to response URLs.
+        """
         queue = self._queued.get(method)
-        return queue.pop(0) if queue else None
+        if queue:
+            return queue.pop(0)
+        intermittent = self._intermittent.get(method)
+        if intermittent is None and web_api and ANY_METHOD in self._intermittent:
+            shared = self._intermittent[ANY_METHOD]
+            intermittent = self._intermittent[method] = Intermittent(shared.fault, shared.every)
+        if intermittent is not None and intermittent.next_fails():
+            return intermittent.fault
+        return None
 
     def clear(self) -> None:
-        """Drop every queued fault."""
+        """Drop every queued and intermittent fault."""
         self._queued.clear()
+        self._intermittent.clear()

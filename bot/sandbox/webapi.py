@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.sandbox.apiargs import decode_json_fields
 from bot.sandbox.chat_methods import CHAT_METHODS
-from bot.sandbox.faults import Fault, Faults, RateLimits
+from bot.sandbox.faults import ANY_METHOD, Fault, Faults, RateLimits
 from bot.sandbox.file_methods import FILE_METHODS, receive_upload
 from bot.sandbox.queries import SandboxQueries
 from bot.sandbox.response_urls import receive_response
@@ -27,6 +27,8 @@ Method = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
 
 METHODS: dict[str, Method] = {**CHAT_METHODS, **VIEW_METHODS, **FILE_METHODS}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+RESPONSE_URL = "response_url"
+"""The name under which faults apply to posts to response URLs (not a Web API method)."""
 
 
 class SlackSandbox(SandboxQueries):
@@ -233,13 +235,38 @@ class SlackSandbox(SandboxQueries):
         status: int | None = 500,
         error: str | None = "internal_error",
         delay: float = 0.0,
+        *,
+        retry_after: int = 1,
+        after: bool = False,
     ) -> None:
         """Fail the next `times` calls of `method`; status None answers 200 with the error.
 
-        `error=None` with a delay makes a slow call that then succeeds.
+        `error=None` with a delay makes a slow call that then succeeds. `after=True` carries
+        the call out (the message is posted) and then answers the failure, after the delay.
+        `method` may be `RESPONSE_URL` for posts to response URLs.
         """
         with self._lock:
-            self._faults.add(method, Fault(status, error, delay), times)
+            self._faults.add(method, Fault(status, error, delay, retry_after, after), times)
+
+    def fail_every(
+        self,
+        method: str = ANY_METHOD,
+        every: int = 2,
+        status: int | None = 429,
+        error: str | None = "ratelimited",
+        delay: float = 0.0,
+        *,
+        retry_after: int = 1,
+        after: bool = False,
+    ) -> None:
+        """Fail one call in `every` of `method`, from the next one on, until `clear_faults`.
+
+        The default method `"*"` means every Web API method, each counted on its own: with
+        `every=2` half the calls of each method fail, alternately. Queued `fail_next` faults
+        come first. The other arguments are `fail_next`'s.
+        """
+        with self._lock:
+            self._faults.add_every(method, Fault(status, error, delay, retry_after, after), every)
 
     def clear_faults(self) -> None:
         """Drop queued failures."""
@@ -332,13 +359,21 @@ class SlackSandbox(SandboxQueries):
             return Answer(404, {"ok": False, "error": "unknown_method", "req_method": method})
         with self._lock:
             fault = self._faults.pop(method)
-        if fault is not None:
+        if fault is not None and not fault.after:
             # Sleep outside the lock so a slow call does not stall the others.
             time.sleep(fault.delay)
             if fault.error is not None:
-                status = fault.status or 200
-                headers = {"Retry-After": "1"} if status == 429 else {}
-                return Answer(status, {"ok": False, "error": fault.error}, headers)
+                return _fault_answer(fault)
+        answer = self._carry_out(method, handler, args, token)
+        if fault is not None and fault.after:
+            time.sleep(fault.delay)
+            if fault.error is not None:
+                return _fault_answer(fault)
+        return answer
+
+    def _carry_out(
+        self, method: str, handler: Method, args: dict[str, Any], token: str | None
+    ) -> Answer:
         with self._lock:
             retry_after = self._limits.retry_after(method)
         if retry_after is not None:
@@ -377,9 +412,21 @@ class SlackSandbox(SandboxQueries):
         if not isinstance(payload, dict):
             return Answer(400, "invalid_payload")
         with self._lock:
+            fault = self._faults.pop(RESPONSE_URL, web_api=False)
+        if fault is not None:
+            time.sleep(fault.delay)
+            if fault.error is not None:
+                return Answer(fault.status or 500, fault.error)
+        with self._lock:
             if not receive_response(self._ws, url_id, payload, time.monotonic()):
                 return Answer(404, "no_active_hooks")
         return Answer(200, {"ok": True})
+
+
+def _fault_answer(fault: Fault) -> Answer:
+    status = fault.status or 200
+    headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
+    return Answer(status, {"ok": False, "error": fault.error}, headers)
 
 
 def _bearer(headers: Message) -> str | None:
