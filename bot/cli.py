@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import ManualClock, parse_instant
 from bot.config import Settings, SettingsError
@@ -103,6 +104,13 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _database_failed(error: Exception) -> int:
+    """One line for a database that cannot be reached or used, not SQLAlchemy's traceback."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return _fail(f"the database (DATABASE_URL) cannot be used: {first[:300]}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
@@ -130,7 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         from db import migrate
 
-        migrate.upgrade(settings.database_url)
+        try:
+            migrate.upgrade(settings.database_url)
+        except (OperationalError, DBAPIError) as error:
+            return _database_failed(error)
         print(f"database at {migrate.current_head()}")
         return 0
 
@@ -172,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_digest_cli(deps, args)
     except (StartupError, PolicyError) as error:
         return _fail(str(error))
+    except (OperationalError, DBAPIError) as error:
+        return _database_failed(error)
     return _fail(f"unknown command {args.command}")
 
 

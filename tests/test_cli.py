@@ -172,3 +172,14 @@ def test_a_refused_token_or_an_unreachable_slack_is_one_clear_line(tmp_path: Pat
     assert unreachable.returncode == 2
     assert "followup: cannot reach Slack's Web API at http://127.0.0.1:" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://followup:hunter2-db-secret@127.0.0.1:{port}/followup"
+    for args in (("db", "upgrade"), ("teams", "list")):
+        result = run_cli(*args, env=clean_env(DATABASE_URL=url), cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("followup: the database (DATABASE_URL) cannot be used: ")
+        assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
