@@ -42,6 +42,15 @@ class StickyAck(Ack):
         self.__dict__["_given"] = value
 
 
+def acks_without_content(body: dict[str, Any]) -> bool:
+    """Slash commands and block actions: every listener of ours acks them with nothing, and
+    answers later (respond, a DM, a modal). Modal submissions may ack with inline errors and
+    are left to their listeners."""
+    if not isinstance(body, dict):
+        return False
+    return body.get("type") == "block_actions" or "command" in body
+
+
 def build_app(
     deps: Deps,
     *,
@@ -78,9 +87,16 @@ def build_app(
                 middleware.auth_test_result = auth_test
 
     @app.middleware
-    def inject_deps(context: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    def inject_deps(
+        context: dict[str, Any], body: dict[str, Any], next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
         context["deps"] = deps
-        context["ack"] = StickyAck()
+        ack = context["ack"] = StickyAck()
+        if acks_without_content(body):
+            # Acknowledged here, in the request thread. Bolt runs a listener (and with it the
+            # listener's own ack()) on the listener pool; when earlier requests' work fills that
+            # pool, an ack given there waits in its queue and can miss Slack's 3 seconds.
+            ack()
         return next()
 
     @app.error

@@ -41,6 +41,7 @@ def latest_draft(bot: Any) -> str:
 def record(bot: Any, result: str) -> None:
     dm = bot.sandbox.dm_messages("U0AGENT")[-1]
     followup_id = dm["metadata"]["event_payload"]["followup_ids"][0]
+    opened = len(bot.sandbox.views("U0AGENT"))
     bot.driver.block_action_from_message(
         "U0AGENT",
         bot.sandbox.im_channel("U0AGENT"),
@@ -49,7 +50,8 @@ def record(bot: Any, result: str) -> None:
         str(followup_id),
     )
     deadline = time.monotonic() + 3
-    while not bot.sandbox.views("U0AGENT", open_only=True) and time.monotonic() < deadline:
+    # The click is acknowledged before its modal opens: wait for this click's modal.
+    while len(bot.sandbox.views("U0AGENT")) <= opened and time.monotonic() < deadline:
         time.sleep(0.02)
     modal = bot.sandbox.views("U0AGENT", open_only=True)[-1]
     bot.driver.submit_view("U0AGENT", modal["id"], {"result": result})

@@ -135,3 +135,27 @@ def test_health_names_the_mode_and_slack_events_is_closed_in_socket_mode(
         assert "Socket Mode" in body["error"]
     else:
         assert status == 405  # the route is open, for POSTs from Slack
+
+
+def test_a_command_is_acknowledged_while_every_listener_thread_is_busy(
+    bot_any_mode: Any, wait_for: Any
+) -> None:
+    """The ack comes from the request thread: a saturated listener pool delays the answer,
+    never the acknowledgement Slack needs within 3 seconds."""
+    import threading
+    import time
+
+    pool = bot_any_mode.running.app.listener_runner.listener_executor
+    release = threading.Event()
+    busy = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+    try:
+        started = time.monotonic()
+        response = bot_any_mode.driver.command("U0AGENT", "help")
+        acked_in = time.monotonic() - started
+        assert response.status == 200 and acked_in < 1.0
+        assert not bot_any_mode.sandbox.responses  # the work itself still waits
+    finally:
+        release.set()
+    for future in busy:
+        future.result(timeout=5)
+    assert "/followup due" in last_reply(bot_any_mode, wait_for)["text"]
