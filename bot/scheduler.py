@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,7 +23,11 @@ DIGEST_INTERVAL_SECONDS = 300
 
 
 def build_scheduler(deps: Deps) -> BackgroundScheduler:
-    """This process's own in-memory scheduler (APScheduler 3 job stores can't be shared)."""
+    """This process's own in-memory scheduler (APScheduler 3 job stores can't be shared).
+
+    Every job first runs at start-up, then at its interval: a restart delays no due DM,
+    reminder or digest by a whole interval (the digest's is 5 minutes).
+    """
     from bot.dispatch import dispatch_pass
     from bot.overdue import overdue_pass
 
@@ -47,6 +51,7 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         dispatch_job,
         IntervalTrigger(seconds=deps.settings.dispatch_interval_seconds, timezone=UTC),
         id=JOB_DISPATCH,
+        next_run_time=datetime.now(UTC),
         name="claim and deliver due follow-ups",
         replace_existing=True,
     )
@@ -61,6 +66,7 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         overdue_job,
         IntervalTrigger(seconds=OVERDUE_INTERVAL_SECONDS, timezone=UTC),
         id=JOB_OVERDUE,
+        next_run_time=datetime.now(UTC),
         name="remind assignees and tell leads about overdue follow-ups",
         replace_existing=True,
     )
@@ -82,6 +88,7 @@ def add_digest_job(scheduler: BackgroundScheduler, deps: Deps) -> None:
         digest_job,
         IntervalTrigger(seconds=DIGEST_INTERVAL_SECONDS, timezone=UTC),
         id=JOB_DIGEST,
+        next_run_time=datetime.now(UTC),
         name="post each team's weekly digest once, when due",
         replace_existing=True,
     )
