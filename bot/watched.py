@@ -45,7 +45,7 @@ def parse_solved(text: str, channel: str, ts: str) -> ClosedCase | None:
     owner_slack, owner_email = match["user"], match["email"] or match["plain"]
     if not owner_slack and not owner_email:
         return None
-    subject = match["subject"].strip().splitlines()[0][:500]
+    subject = (match["subject"].strip().splitlines() or [""])[0][:500]  # blank subject: no case
     try:
         return ClosedCase(
             source=f"slack:{channel}"[:40],

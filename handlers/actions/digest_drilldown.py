@@ -10,6 +10,7 @@ from slack_bolt import Ack, Respond
 from bot.deps import Deps
 from bot.digest_blocks import DRILLDOWN_ACTION
 from bot.digest_views import DrilldownGone, drilldown_modal
+from handlers.actions.common import row_id, tell
 
 log = logging.getLogger("followup.digest")
 
@@ -26,14 +27,13 @@ def handle_digest_drilldown(
     deps: Deps,
 ) -> None:
     ack()
+    value = str(action.get("value", ""))
     try:
-        view = drilldown_modal(deps, str(action.get("value", "")))
+        if row_id(value.partition(":")[0]) is None:
+            raise ValueError(value)
+        view = drilldown_modal(deps, value)
     except (DrilldownGone, ValueError):
         log.warning("digest drill-down for an unknown digest: %r", action.get("value"))
-        respond(
-            text="That digest is no longer available.",
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        tell(body, client, respond, "That digest is no longer available.")
         return
     client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())

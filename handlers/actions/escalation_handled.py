@@ -10,6 +10,7 @@ from bot.deps import Deps
 from bot.escalation import mark_escalation_handled
 from bot.nudges import refresh_messages
 from bot.outcomes import Refused
+from handlers.actions.common import OUT_OF_DATE, SLACK_CHANNEL, SLACK_TS, row_id, slack_id, tell
 
 
 def handle_escalation_handled(
@@ -21,16 +22,23 @@ def handle_escalation_handled(
     deps: Deps,
 ) -> None:
     ack()
-    try:
-        blocks = mark_escalation_handled(deps, int(action["value"]), body["user"]["id"])
-    except Refused as refused:
-        respond(text=str(refused), response_type="ephemeral", replace_original=False)
+    followup_id = row_id(action.get("value"))
+    if followup_id is None:
+        tell(body, client, respond, OUT_OF_DATE)
         return
-    refresh_messages(deps, [int(action["value"])])  # the agent's DM says it was handled
+    try:
+        blocks = mark_escalation_handled(deps, followup_id, body["user"]["id"])
+    except Refused as refused:
+        tell(body, client, respond, str(refused))
+        return
+    refresh_messages(deps, [followup_id])  # the agent's DM says it was handled
     container = body.get("container") or {}
-    client.chat_update(
-        channel=container["channel_id"],
-        ts=container["message_ts"],
-        text="Escalation handled",
-        blocks=[b.to_dict() for b in blocks],
-    )
+    channel = slack_id(container.get("channel_id"), SLACK_CHANNEL)
+    ts = slack_id(container.get("message_ts"), SLACK_TS)
+    if channel and ts:
+        client.chat_update(
+            channel=channel,
+            ts=ts,
+            text="Escalation handled",
+            blocks=[b.to_dict() for b in blocks],
+        )

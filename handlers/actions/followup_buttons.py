@@ -8,6 +8,7 @@ from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
 from bot.outcomes import Refused, prepare_modal
+from handlers.actions.common import OUT_OF_DATE, row_id, tell
 
 
 def _origin(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
@@ -29,12 +30,14 @@ def _open(
 ) -> None:
     ack()
     channel, ts, surface = _origin(body)
+    followup_id = row_id(action.get("value"))
+    if followup_id is None:
+        tell(body, client, respond, OUT_OF_DATE)
+        return
     try:
-        view = prepare_modal(
-            deps, kind, int(action["value"]), body["user"]["id"], channel, ts, surface
-        )
+        view = prepare_modal(deps, kind, followup_id, body["user"]["id"], channel, ts, surface)
     except Refused as refused:
-        respond(text=str(refused), response_type="ephemeral", replace_original=False)
+        tell(body, client, respond, str(refused))
         return
     # trigger_id lives about 3 seconds: the modal is built from our own tables, no Slack calls.
     client.views_open(trigger_id=body["trigger_id"], view=view)

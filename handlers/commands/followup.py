@@ -14,11 +14,13 @@ def handle_followup_command(
     ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, client: Any
 ) -> None:
     ack()
+    # PostgreSQL refuses NUL even in a query's parameters ("done %00" was a DataError).
+    text = str(command.get("text") or "").replace("\x00", "")
     reply = run_command(
         deps,
         user_id=command["user_id"],
         channel_id=command.get("channel_id", ""),
-        text=command.get("text", ""),
+        text=text,
         trigger_id=command.get("trigger_id"),
     )
     if reply is not None:

@@ -6,9 +6,11 @@ from typing import Any
 
 from bot.deps import Deps
 from bot.queue import publish_home
+from handlers.actions.common import SLACK_USER, slack_id
 
 
 def handle_app_home_opened(event: dict[str, Any], deps: Deps) -> None:
-    if event.get("tab", "home") != "home":
+    user = slack_id(event.get("user"), SLACK_USER)
+    if event.get("tab", "home") != "home" or user is None:
         return
-    publish_home(deps, event["user"])
+    publish_home(deps, user)

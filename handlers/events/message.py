@@ -11,9 +11,12 @@ from bot.watched import receive_channel_message
 def handle_channel_message(
     event: dict[str, Any], body: dict[str, Any], deps: Deps, context: dict[str, Any]
 ) -> None:
+    text = event.get("text")
+    # PostgreSQL cannot store NUL: the announcement is kept without it.
+    text = text.replace("\x00", "") if isinstance(text, str) else ""
     receive_channel_message(
         deps,
-        event=event,
+        event={**event, "text": text},
         event_id=body.get("event_id"),
         own_bot_id=context.get("bot_id"),
         own_user_id=context.get("bot_user_id"),

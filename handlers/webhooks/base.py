@@ -139,6 +139,11 @@ def unauthorized(problem: str) -> WebhookRejected:
 
 def make_case(**fields: Any) -> ClosedCase:
     """Build a ClosedCase, turning its validation error into a 400 naming the field."""
+    # PostgreSQL refuses NUL in text and ids longer than their columns: a 400, never a 503.
+    if nul := next((k for k, v in fields.items() if isinstance(v, str) and "\x00" in v), None):
+        raise bad(nul, "must not contain NUL (U+0000) characters")
+    if len(fields.get("owner_external_id") or "") > 200:
+        raise bad("owner_external_id", "must be an id of at most 200 characters")
     try:
         return ClosedCase(**fields)
     except CaseError as err:
@@ -206,7 +211,7 @@ def check_fresh(
 
 def epoch_header(request: WebhookRequest, name: str, *, millis: bool) -> datetime:
     raw = require_header(request, name)
-    if not raw.isdigit() or len(raw) > 16:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:  # "²".isdigit() is True
         raise unauthorized(
             f"{name} must be a Unix time in {'milliseconds' if millis else 'seconds'}"
         )
@@ -425,7 +430,7 @@ def parse_time(value: Any, name: str, *, required: bool = False) -> datetime | N
         return None
     if isinstance(value, bool):
         raise bad(name, "must be a time")
-    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdecimal():
         value = float(value.strip())
     if isinstance(value, int | float):
         seconds = value / 1000 if abs(value) > 10**11 else value
