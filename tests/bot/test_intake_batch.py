@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.bulk_planning import Planner
 from bot.cases import Channel, ClosedCase, Event, Kind, Severity
 from bot.intake import accept_case
-from bot.intake_batch import Delivery, IntakeWriter
+from bot.intake_batch import Delivery, IntakeWriter, write_together
 from db import cases as store
 from db.models import Agent, AgentLink, AuditEntry, Case, FollowUp, InboundDelivery
 
@@ -162,8 +162,6 @@ def test_a_batch_stores_and_plans_exactly_as_each_case_alone(bot_on_each_db: Any
     writer = IntakeWriter()
     batch = [Delivery(c.source, [c], None) for c in _variety("BATCH-")]
     with bot.deps.session_factory.begin() as session:
-        from bot.intake_batch import write_together
-
         written = write_together(session, bot.deps, batch)
     assert [w.changes for w in written] == [[store.Change.NEW]] * 5
     alone, together = _snapshot(bot, "ALONE-"), _snapshot(bot, "BATCH-")
@@ -190,8 +188,6 @@ def test_one_case_named_twice_or_closed_then_reopened_in_one_batch(bot_on_each_d
     )
     reopened = closed.replace(event=Event.REOPENED, closed_at=CLOSED + timedelta(hours=2))
     later = closed.replace(external_id="Z-8")
-    from bot.intake_batch import write_together
-
     with bot.deps.session_factory.begin() as session:
         written = write_together(
             session,
