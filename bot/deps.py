@@ -6,7 +6,9 @@ import json
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError
+from urllib.request import Request
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.pacing import Pacer
 from db.engine import SessionFactory
 
 if TYPE_CHECKING:
@@ -74,18 +77,72 @@ class ConnectionErrorRetry(ConnectionErrorRetryHandler):
         )
 
 
-def make_web_client(settings: Settings, max_rate_limit_retries: int = 5) -> WebClient:
-    """The one Web API client: `SLACK_API_URL` as base, retries on 429 (Retry-After, always
-    safe: Slack did nothing) and on 5xx and dropped connections (except reconciled posts)."""
-    return WebClient(
+class PacedRateLimitRetry(RateLimitErrorRetryHandler):
+    """Retries a 429 (always safe: Slack did nothing). The wait itself is the pacer's gate,
+    shared by every thread, not a sleep in the one thread that was refused."""
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def _method_of(url: str) -> str:
+    return url.split("?", 1)[0].rsplit("/", 1)[-1]
+
+
+def _retry_after(error: HTTPError) -> float:
+    try:
+        return max(0.0, float(error.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
+class PacedWebClient(WebClient):
+    """slack-sdk's `WebClient` with every HTTP attempt (retries included) paced per method by
+    one process-wide `Pacer` (bot/pacing.py)."""
+
+    def __init__(self, *args: Any, pacer: Pacer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = pacer
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        method = _method_of(url)
+        self.pacer.wait_turn(method)
+        try:
+            response: dict[str, Any] = super()._perform_urllib_http_request_internal(url, req)
+        except HTTPError as error:
+            if error.code == 429:
+                self.pacer.limited(method, _retry_after(error))
+            raise
+        self.pacer.accepted(method)
+        return response
+
+
+def make_web_client(
+    settings: Settings, max_rate_limit_retries: int = 5, pacer: Pacer | None = None
+) -> WebClient:
+    """The one Web API client: `SLACK_API_URL` as base; every method paced process-wide once
+    Slack answers it 429 (bot/pacing.py), the refused call retried after `Retry-After`; 5xx
+    and dropped connections retried too (except reconciled posts)."""
+    return PacedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[
             ConnectionErrorRetry(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=max_rate_limit_retries),
+            PacedRateLimitRetry(max_retry_count=max_rate_limit_retries),
             ServerErrorRetry(max_retry_count=2),
         ],
+        pacer=pacer or Pacer(),
     )
 
 

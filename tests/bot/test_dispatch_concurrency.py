@@ -258,29 +258,24 @@ def test_a_burst_of_429s_loses_nothing_and_duplicates_nothing(fleet: Fleet) -> N
     assert sum(r.delivered + r.reconciled for r in reports) == AGENTS * PER_AGENT
 
 
-def test_one_rate_limited_agent_does_not_stall_the_others(sqlite_fleet: Fleet) -> None:
+def test_a_429_pauses_every_delivery_for_its_retry_after_then_all_go_out_once(
+    sqlite_fleet: Fleet,
+) -> None:
     fleet = sqlite_fleet
-    # The first DM is answered 429 (after a slow second) with Retry-After: 1; its thread
-    # waits 2-3 s in all before the retry goes through.
+    # The first DM is answered 429 with Retry-After: 1, after a slow second during which the
+    # other delivery threads go on posting.
     fleet.sandbox.fail_next("chat.postMessage", times=1, status=429, error="ratelimited", delay=1.0)
     report = dispatch_pass(fleet.make_deps("instance-a"))
     assert (report.delivered, report.failed) == (AGENTS * PER_AGENT, 0)
     fleet.assert_each_delivered_exactly_once()
     calls = fleet.sandbox.calls_to("chat.postMessage")
     limited = next(c for c in calls if c.status == 429)
-    retried = next(
-        c
-        for c in calls
-        if c.status == 200
-        and c.args["channel"] == limited.args["channel"]
-        and c.time > limited.time
-    )
-    others_before_retry = [
-        c
-        for c in calls
-        if c.status == 200
-        and c.args["channel"] != limited.args["channel"]
-        and c.time < retried.time
-    ]
-    # Every other agent's DM went out while the limited one waited out its Retry-After.
-    assert len(others_before_retry) == AGENTS - 1
+    before = [c for c in calls if c.status == 200 and c.time < limited.time]
+    # Slack said "wait a second": no thread of the process posts meanwhile (calls are
+    # recorded as answered; 50 ms covers one already on its way).
+    during = [c for c in calls if limited.time + 0.05 < c.time < limited.time + 0.95]
+    after = [c for c in calls if c.time >= limited.time + 0.95]
+    assert before, "the other threads were not held up by the slow call"
+    assert during == []
+    assert limited.args["channel"] in {c.args["channel"] for c in after if c.status == 200}
+    assert len(before) + len(after) == AGENTS
