@@ -31,7 +31,7 @@ class StickyAck(Ack):
     then a 404 "unhandled request".
     """
 
-    @property  # type: ignore[override]
+    @property
     def response(self) -> BoltResponse | None:
         return self.__dict__.get("_given")
 

@@ -209,8 +209,8 @@ def _write_new(
     inserted: dict[tuple[str, str], int] = {}
     for source in {closed.source for _, closed in new}:
         mine = [row for row in rows if row["source"] == source]
-        for external_id, case_id in bulk.insert_cases(session, mine).items():
-            inserted[(source, external_id)] = case_id
+        for external_id, new_id in bulk.insert_cases(session, mine).items():
+            inserted[(source, external_id)] = new_id
     followups: list[dict[str, object]] = []
     audits: list[dict[str, object]] = []
     done: set[tuple[int, str, str]] = set()

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.blocks import Message, NudgeItem, nudge_message, resolved_message
 from bot.deps import Deps
 from bot.drafting import Draft, DraftContext
 from db import followups as followup_store
 from db.models import Agent, FollowUp, Outcome
-from db.outcomes import confirmed_earlier, review_offered_since
+from db.outcomes import customers_invited_to_review_since, first_confirmed_touches
 
 log = logging.getLogger("followup.nudges")
 
@@ -38,7 +40,31 @@ class BuiltNudge:
     blocks: list[dict[str, Any]]
 
 
-def draft_context(followup: FollowUp) -> DraftContext:
+@dataclass(frozen=True)
+class Lookups:
+    """What drafting a batch of follow-ups needs beyond their rows, fetched once per batch."""
+
+    confirmed: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    """(case, cycle) → the first touch at which the customer confirmed a good outcome."""
+    names: Mapping[int, str] = field(default_factory=dict)
+    """Agent id → name, for the agents touches were handed from."""
+
+    @classmethod
+    def of(cls, session: Session, rows: Sequence[FollowUp]) -> Lookups:
+        referral = {f.case_id for f in rows if f.referral_eligible}
+        handed = {f.handed_from_id for f in rows if f.handed_from_id is not None}
+        names: dict[int, str] = {}
+        if handed:
+            for agent in session.scalars(select(Agent).where(Agent.id.in_(handed))):
+                names[agent.id] = agent.display_name or agent.slack_user_id
+        return cls(first_confirmed_touches(session, referral), names)
+
+    def confirmed_earlier(self, followup: FollowUp) -> bool:
+        first = self.confirmed.get((followup.case_id, followup.cycle))
+        return first is not None and first < followup.touch
+
+
+def draft_context(followup: FollowUp, lookups: Lookups) -> DraftContext:
     """What the draft template sees for one follow-up."""
     case = followup.case
     assignee = followup.assignee
@@ -63,14 +89,19 @@ def draft_context(followup: FollowUp) -> DraftContext:
         why_now=followup.why,
         agent_name=agent_name,
         review_invite=followup.review_offered,
-        referral_ask=followup.referral_eligible and _confirmed_earlier(followup),
+        referral_ask=followup.referral_eligible and lookups.confirmed_earlier(followup),
         handled_by=handled_by,
         team_name=case.team.name if case.team else None,
     )
 
 
 def nudge_item(
-    deps: Deps, followup: FollowUp, now: datetime, *, listed_only: bool = False
+    deps: Deps,
+    followup: FollowUp,
+    now: datetime,
+    lookups: Lookups,
+    *,
+    listed_only: bool = False,
 ) -> NudgeItem:
     """One follow-up as a message shows it. `listed_only`: it appears as a line in the list
     of the rest (subject and state), so its draft is not rendered."""
@@ -80,13 +111,16 @@ def nudge_item(
             channel=followup.channel, template=followup.template, source="", subject=None, body=""
         )
         if listed_only
-        else deps.renderer.render_draft(draft_context(followup))
+        else deps.renderer.render_draft(draft_context(followup, lookups))
     )
     state = followup.state
     if state == "planned" and followup.snoozed_until and followup.snoozed_until > now:
         state = "snoozed"
     elif state in ("claimed", "sent", "planned"):
         state = "overdue" if followup.missed_at and now >= followup.missed_at else "due"
+    handed_from = (
+        lookups.names.get(followup.handed_from_id) if followup.handed_from_id is not None else None
+    )
     return NudgeItem(
         follow_up_id=followup.id,
         source=case.source,
@@ -102,7 +136,7 @@ def nudge_item(
         state=state,
         due_at=followup.due_at,
         assignee=followup.assignee.display_name if followup.assignee else None,
-        handed_from=_handed_from(followup),
+        handed_from=handed_from,
         priority=followup.priority,
     )
 
@@ -116,47 +150,61 @@ def queue_items(deps: Deps, rows: list[FollowUp], now: datetime) -> list[NudgeIt
     """
     ordered = sorted(rows, key=lambda f: (-f.priority, f.due_at, f.case.closed_at, str(f.id)))
     cap = deps.policy.batch_cap
-    return [nudge_item(deps, f, now, listed_only=i >= cap) for i, f in enumerate(ordered)]
+    session = Session.object_session(rows[0]) if rows else None
+    lookups = Lookups.of(session, ordered[:cap]) if session is not None else Lookups()
+    return [nudge_item(deps, f, now, lookups, listed_only=i >= cap) for i, f in enumerate(ordered)]
 
 
-def _handed_from(followup: FollowUp) -> str | None:
-    """Who an away hand-off came from, by name, for the DM's hand-off line."""
-    session = Session.object_session(followup)
-    if session is None or followup.handed_from_id is None:
-        return None
-    agent = session.get(Agent, followup.handed_from_id)
-    return (agent.display_name or agent.slack_user_id) if agent else None
-
-
-def _confirmed_earlier(followup: FollowUp) -> bool:
-    session = Session.object_session(followup)
-    return session is not None and confirmed_earlier(session, followup)
-
-
-def decide_review_invite(deps: Deps, session: Session, followup: FollowUp, now: datetime) -> bool:
-    """Offer a neutral public review invitation where the policy makes the case eligible, to
-    one customer at most once per configured period. It never depends on how the case went:
-    asking only the customers expected to be happy is review gating, which platforms forbid."""
-    if not followup.review_eligible:
-        return False
-    email = followup.case.customer_email
-    if not email:
-        return True
+def decide_review_invites(
+    deps: Deps, session: Session, rows: Sequence[FollowUp], now: datetime
+) -> list[bool]:
+    """For each follow-up about to go out: does its draft carry a neutral public review
+    invitation? Where the policy makes the case eligible, one customer is invited at most once
+    per configured period (one batch included). It never depends on how the case went: asking
+    only the customers expected to be happy is review gating, which platforms forbid."""
     since = now - timedelta(days=deps.policy.review_once_per_days)
-    return not review_offered_since(session, email, since, excluding=followup.id)
+    emails = {f.case.customer_email for f in rows if f.review_eligible and f.case.customer_email}
+    invited = customers_invited_to_review_since(session, emails, since, [f.id for f in rows])
+    decisions: list[bool] = []
+    for followup in rows:
+        email = followup.case.customer_email
+        offer = followup.review_eligible and (not email or email not in invited)
+        if offer and email:
+            invited.add(email)
+        decisions.append(offer)
+    return decisions
+
+
+def prepare_items(
+    deps: Deps, session: Session, rows: Sequence[FollowUp], now: datetime
+) -> list[NudgeItem]:
+    """The items of the DMs about to go out for these follow-ups (any number of agents): decides
+    each review invitation and records it with each draft's specificity flags, in one statement.
+
+    The rows need their case (with team and owner) and assignee loaded.
+    """
+    lookups = Lookups.of(session, rows)
+    items: list[NudgeItem] = []
+    changes: list[dict[str, Any]] = []
+    for followup, offer in zip(rows, decide_review_invites(deps, session, rows, now), strict=True):
+        set_committed_value(followup, "review_offered", offer)
+        item = nudge_item(deps, followup, now, lookups)
+        flags = list(item.draft.flags)
+        set_committed_value(followup, "draft_flags", flags)
+        changes.append({"b_id": followup.id, "b_offered": offer, "b_flags": flags})
+        items.append(item)
+    followup_store.record_drafts(session, changes)
+    return items
 
 
 def build_nudge(deps: Deps, session: Session, rows: list[FollowUp], now: datetime) -> BuiltNudge:
-    """The DM for these follow-ups (one agent's batch), as it goes out: decides each review
-    invitation and records each draft's specificity flags."""
-    for followup in rows:
-        followup.review_offered = decide_review_invite(deps, session, followup, now)
-        session.flush()
-    items = [nudge_item(deps, f, now) for f in rows]
-    for followup, item in zip(rows, items, strict=True):
-        followup.draft_flags = list(item.draft.flags)
-    message = nudge_message(items, now, cap=deps.policy.batch_cap)
-    return _as_dicts(message)
+    """The DM for these follow-ups (one agent's batch), as it goes out."""
+    return nudge_dicts(prepare_items(deps, session, rows, now), now, deps.policy.batch_cap)
+
+
+def nudge_dicts(items: Sequence[NudgeItem], now: datetime, cap: int) -> BuiltNudge:
+    """One agent's DM from its items, as `chat.postMessage` takes it."""
+    return _as_dicts(nudge_message(items, now, cap=cap))
 
 
 def _as_dicts(message: Message) -> BuiltNudge:
@@ -187,7 +235,7 @@ def _current_message(deps: Deps, shown: list[FollowUp], now: datetime) -> BuiltN
     open_rows = [f for f in shown if f.state not in FINISHED_TEXT]
     if len(shown) > 1 and open_rows:
         return build_nudge_readonly(deps, open_rows, now)
-    item = nudge_item(deps, shown[0], now)
+    item = nudge_item(deps, shown[0], now, _lookups(shown))
     return _as_dicts(resolved_message(item, outcome_text(shown[0], now), now))
 
 
@@ -226,5 +274,11 @@ def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> N
 
 
 def build_nudge_readonly(deps: Deps, rows: list[FollowUp], now: datetime) -> BuiltNudge:
-    items = [nudge_item(deps, f, now) for f in rows]
+    lookups = _lookups(rows)
+    items = [nudge_item(deps, f, now, lookups) for f in rows]
     return _as_dicts(nudge_message(items, now, cap=deps.policy.batch_cap))
+
+
+def _lookups(rows: Sequence[FollowUp]) -> Lookups:
+    session = Session.object_session(rows[0]) if rows else None
+    return Lookups.of(session, rows) if session is not None else Lookups()

@@ -55,6 +55,7 @@ class OverdueReport(PassReport):
     waiting: int = 0
     """Due but held back: the recipient is outside working hours or away."""
     failed: int = 0
+
     def summary(self) -> str:
         return (
             f"reminded {self.reminded} in {self.reminder_messages} messages, "

@@ -9,8 +9,9 @@ Measured with 8 delivery threads and a 40 posts/s limit, that took 1.34x the ide
 Here every thread calling a method shares one `_Pace`:
 
 - **Gate**: a 429 closes the method for `Retry-After` seconds, for every thread of the process.
-  Refusals of calls already on their way belong to the same 429; a 429 before any call got
-  through again only closes the gate again.
+  Refusals of calls already on their way belong to the same 429 (each still keeps the gate
+  shut for its own `Retry-After`); a 429 before any call got through again only closes the
+  gate again.
 - **Slow start**: after the first 429 the method is paced, first at what Slack took before
   refusing (spread over a second at least), doubling every quarter second callers wait.
 - **Estimate**: the next 429 says how far over the limit that was. Slack's limits are an
@@ -131,7 +132,13 @@ class Pacer:
             now = self._monotonic()
             pace = self._paces.setdefault(method, _Pace())
             if now < pace.gate_until:
-                return  # a call sent before the gate closed: same episode
+                # A call sent before the gate closed: the same 429 as far as the rate goes,
+                # but Slack told this call to wait too.
+                pace.gate_until = max(pace.gate_until, now + max(0.0, retry_after))
+                pace.changed_at = max(pace.changed_at, pace.gate_until)
+                if pace.rate is not None:
+                    pace.last_turn = max(pace.last_turn, pace.gate_until - 1.0 / pace.rate)
+                return
             if pace.rate is None:
                 # A refused call can be counted before an accepted one still on its way back.
                 pace.burst = max(1, pace.accepted)

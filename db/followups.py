@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from db.cases import _insert
 from db.models import Agent, Case, FollowUp
@@ -30,13 +30,6 @@ def insert_planned(session: Session, rows: Sequence[dict[str, Any]]) -> list[Fol
             .where(FollowUp.case_id == first["case_id"], FollowUp.cycle == first["cycle"])
             .order_by(FollowUp.touch)
         )
-    )
-
-
-def _due(now: datetime) -> Any:
-    return or_(
-        and_(FollowUp.state == "planned", FollowUp.due_at <= now),
-        and_(FollowUp.state == "claimed", FollowUp.lease_until < now),
     )
 
 
@@ -63,70 +56,140 @@ def claim_due(
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    statement = _CLAIM_LOCKING if postgres else _CLAIM
+    found = session.connection().execute(
+        statement,
+        {
+            "b_now": now,
+            "b_worker": worker,
+            "b_lease": lease_until,
+            "b_agents": agents,
+            "b_rows": max_rows,
+        },
+    )
+    return list(found.scalars())
+
+
+def _claim_statement(locking: bool) -> Any:
+    """The claim as one UPDATE … RETURNING, built once (the dispatcher runs it every round)."""
+    table = cast(Table, FollowUp.__table__)
+    c = table.c
+    now = bindparam("b_now", type_=c.due_at.type)
+    due = or_(
+        and_(c.state == "planned", c.due_at <= now),
+        and_(c.state == "claimed", c.lease_until < now),
+    )
     assignees = (
-        select(FollowUp.assignee_id)
-        .where(_due(now))
-        .group_by(FollowUp.assignee_id)
-        .order_by(FollowUp.assignee_id)
-        .limit(agents)
+        select(c.assignee_id)
+        .where(due)
+        .group_by(c.assignee_id)
+        .order_by(c.assignee_id)
+        .limit(bindparam("b_agents"))
     ).scalar_subquery()
     pick = (
-        select(FollowUp.id)
-        .where(_due(now), or_(FollowUp.assignee_id.in_(assignees), FollowUp.assignee_id.is_(None)))
-        .order_by(FollowUp.assignee_id, FollowUp.due_at)
-        .limit(max_rows)
+        select(c.id)
+        .where(due, or_(c.assignee_id.in_(assignees), c.assignee_id.is_(None)))
+        .order_by(c.assignee_id, c.due_at)
+        .limit(bindparam("b_rows"))
     )
-    if postgres:
+    if locking:
         pick = pick.with_for_update(skip_locked=True)
-    statement = (
-        update(FollowUp)
-        .where(FollowUp.id.in_(pick.scalar_subquery()), _due(now))
+    return (
+        update(table)
+        .where(c.id.in_(pick.scalar_subquery()), due)
         .values(
             state="claimed",
-            claimed_by=worker,
-            lease_until=lease_until,
-            attempts=FollowUp.attempts + 1,
+            claimed_by=bindparam("b_worker"),
+            lease_until=bindparam("b_lease", type_=c.lease_until.type),
+            attempts=c.attempts + 1,
             updated_at=now,
         )
-        .returning(FollowUp.id)
-        .execution_options(synchronize_session=False)
+        .returning(c.id)
     )
-    return list(session.scalars(statement))
+
+
+_CLAIM = _claim_statement(locking=False)
+_CLAIM_LOCKING = _claim_statement(locking=True)
 
 
 def load_claimed(session: Session, ids: Sequence[int]) -> list[FollowUp]:
-    """The claimed follow-ups with their case and assignee loaded."""
+    """The follow-ups with all a DM shows loaded: case (team, owner) and assignee (team)."""
     if not ids:
         return []
     return list(
         session.scalars(
             select(FollowUp)
-            .options(joinedload(FollowUp.case).joinedload(Case.team), joinedload(FollowUp.assignee))
+            .options(
+                # Cases are one per row; agents and teams are shared by many rows, so they are
+                # loaded once each (IN queries) rather than joined into every row.
+                joinedload(FollowUp.case).selectinload(Case.team),
+                joinedload(FollowUp.case).selectinload(Case.owner),
+                selectinload(FollowUp.assignee).selectinload(Agent.team),
+            )
             .where(FollowUp.id.in_(ids))
             .order_by(FollowUp.assignee_id, FollowUp.priority.desc(), FollowUp.due_at)
         ).unique()
     )
 
 
+_FOLLOW_UPS = cast(Table, FollowUp.__table__)
+_RECORD_DRAFT = (
+    update(_FOLLOW_UPS)
+    .where(_FOLLOW_UPS.c.id == bindparam("b_id"))
+    .values(
+        review_offered=bindparam("b_offered", type_=_FOLLOW_UPS.c.review_offered.type),
+        draft_flags=bindparam("b_flags", type_=_FOLLOW_UPS.c.draft_flags.type),
+    )
+)
+
+
+def record_drafts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    """Store each draft's review decision and specificity flags (`b_id`, `b_offered`,
+    `b_flags`), many follow-ups in one executemany."""
+    if changes:
+        session.connection().execute(_RECORD_DRAFT, list(changes))
+
+
+_MARK_SENT = (
+    update(_FOLLOW_UPS)
+    .where(
+        _FOLLOW_UPS.c.id.in_(bindparam("ids", expanding=True)),
+        _FOLLOW_UPS.c.state == "claimed",
+        _FOLLOW_UPS.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        state="sent",
+        slack_channel=bindparam("b_channel"),
+        slack_ts=bindparam("b_ts"),
+        sent_at=bindparam("b_now", type_=_FOLLOW_UPS.c.sent_at.type),
+        lease_until=None,
+        updated_at=bindparam("b_now", type_=_FOLLOW_UPS.c.updated_at.type),
+        version=_FOLLOW_UPS.c.version + 1,
+    )
+)
+
+
 def mark_sent(
     session: Session, ids: Sequence[int], worker: str, channel: str, ts: str, now: datetime
 ) -> int:
     """Record delivery of claimed follow-ups (only while this worker still holds them)."""
-    result = session.execute(
-        update(FollowUp)
-        .where(FollowUp.id.in_(ids), FollowUp.state == "claimed", FollowUp.claimed_by == worker)
-        .values(
-            state="sent",
-            slack_channel=channel,
-            slack_ts=ts,
-            sent_at=now,
-            lease_until=None,
-            updated_at=now,
-            version=FollowUp.version + 1,
-        )
-        .execution_options(synchronize_session=False)
+    # Core, not an ORM update: the dispatcher records thousands of DMs a minute.
+    result = session.connection().execute(
+        _MARK_SENT,
+        {"ids": list(ids), "b_worker": worker, "b_channel": channel, "b_ts": ts, "b_now": now},
     )
-    return int(cast(CursorResult[Any], result).rowcount)
+    return int(result.rowcount)
+
+
+def set_dm_channels(session: Session, channels: dict[int, str]) -> None:
+    """Remember each agent's DM channel (agent id → channel id), learned from a post."""
+    for agent_id, channel in channels.items():
+        session.execute(
+            update(Agent)
+            .where(Agent.id == agent_id)
+            .values(dm_channel=channel)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def mark_reconciled(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -134,38 +135,41 @@ def team_attention(
     return list(overdue), list(escalated)
 
 
-def review_offered_since(
-    session: Session, customer_email: str, since: datetime, excluding: int
-) -> bool:
-    """Whether this customer was sent a public review invitation since `since`."""
+def customers_invited_to_review_since(
+    session: Session, emails: Collection[str], since: datetime, excluding: Collection[int]
+) -> set[str]:
+    """Which of these customers were sent a public review invitation since `since` (by a
+    follow-up other than those in `excluding`)."""
     from db.models import Case
 
-    found = session.scalar(
-        select(FollowUp.id)
-        .join(Case, Case.id == FollowUp.case_id)
-        .where(
-            Case.customer_email == customer_email,
-            FollowUp.review_offered.is_(True),
-            FollowUp.sent_at.is_not(None),
-            FollowUp.sent_at >= since,
-            FollowUp.id != excluding,
+    if not emails:
+        return set()
+    return set(
+        session.scalars(
+            select(Case.customer_email)
+            .join(FollowUp, FollowUp.case_id == Case.id)
+            .where(
+                Case.customer_email.in_(list(emails)),
+                FollowUp.review_offered.is_(True),
+                FollowUp.sent_at.is_not(None),
+                FollowUp.sent_at >= since,
+                FollowUp.id.not_in(list(excluding)),
+            )
+            .distinct()
         )
-        .limit(1)
     )
-    return found is not None
 
 
-def confirmed_earlier(session: Session, followup: FollowUp) -> bool:
-    """Whether the customer confirmed a good outcome at an earlier touch of this resolution."""
-    found = session.scalar(
-        select(Outcome.id)
-        .join(FollowUp, FollowUp.id == Outcome.follow_up_id)
-        .where(
-            FollowUp.case_id == followup.case_id,
-            FollowUp.cycle == followup.cycle,
-            FollowUp.touch < followup.touch,
-            Outcome.result == "resolved",
-        )
-        .limit(1)
+def first_confirmed_touches(
+    session: Session, case_ids: Collection[int]
+) -> dict[tuple[int, int], int]:
+    """(case, cycle) → the first touch at which the customer confirmed a good outcome."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(FollowUp.case_id, FollowUp.cycle, func.min(FollowUp.touch))
+        .join(Outcome, Outcome.follow_up_id == FollowUp.id)
+        .where(FollowUp.case_id.in_(list(case_ids)), Outcome.result == "resolved")
+        .group_by(FollowUp.case_id, FollowUp.cycle)
     )
-    return found is not None
+    return {(case_id, cycle): touch for case_id, cycle, touch in rows}

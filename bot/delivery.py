@@ -1,0 +1,278 @@
+"""Posting one agent's nudge DM and recording it exactly once (for both dispatch paths).
+
+A DM carries message metadata naming its follow-up ids, so a crash between Slack's answer and
+our commit is reconciled from the DM's history by the next claim, never re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import ids as slack_ids
+from bot.blocks import NudgeItem
+from bot.deps import Deps
+from bot.people import ensure_profile
+from bot.report import PassReport
+from db import bulk
+from db import followups as followup_store
+
+log = logging.getLogger("followup.dispatch")
+
+LEASE = timedelta(minutes=10)
+"""Long enough for rate-limit retries; a crashed worker's claims come back after it."""
+MIN_LEASE_LEFT = timedelta(minutes=2)
+"""A claim with less lease than this left is not posted: another worker may take it over."""
+RETRY_LATER = timedelta(minutes=2)
+PERMANENT_ERRORS = {
+    "user_not_found",
+    "account_inactive",
+    "user_disabled",
+    "cannot_dm_bot",
+    "messages_tab_disabled",
+    "channel_not_found",
+    "is_archived",
+}
+
+
+@dataclass
+class DispatchReport(PassReport):
+    """What one pass did, for logs, `followup dispatch` and tests."""
+
+    claimed: int = 0
+    dms: int = 0
+    delivered: int = 0
+    reconciled: int = 0
+    deferred: int = 0
+    triaged: int = 0
+    failed: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"claimed {self.claimed}, delivered {self.delivered} in {self.dms} DMs, "
+            f"reconciled {self.reconciled}, deferred to working hours {self.deferred}, "
+            f"sent to triage {self.triaged}, failed {self.failed}"
+        )
+
+
+@dataclass(frozen=True)
+class Handed:
+    """Touches handed from an away agent to the one this DM goes to, for the away agent's note."""
+
+    away_id: int
+    cases: list[tuple[str, str]]
+    """(subject, reference) of each touch handed over."""
+
+
+@dataclass(frozen=True)
+class ReadyNudge:
+    """One agent's DM, its items drafted and recorded, ready to post under our claim."""
+
+    agent_id: int
+    slack_user_id: str
+    display_name: str | None
+    dm_channel: str | None
+    followup_ids: list[int]
+    items: list[NudgeItem]
+    lease_until: datetime
+    handed: list[Handed] = field(default_factory=list)
+
+
+def handed_over(rows: Sequence[Any], cover_id: int) -> list[Handed]:
+    """The touches among `rows` (follow-ups, case loaded) handed to `cover_id` by someone away."""
+    by_away: dict[int, list[tuple[str, str]]] = {}
+    for followup in rows:
+        away = followup.handed_from_id
+        if away is not None and away != cover_id:
+            case = followup.case
+            by_away.setdefault(away, []).append(
+                (case.subject, f"{case.source} #{case.external_id}")
+            )
+    return [Handed(away, cases) for away, cases in by_away.items()]
+
+
+def serial(deps: Deps) -> AbstractContextManager[object]:
+    """On SQLite, this process's dispatch transactions one at a time.
+
+    SQLite has one writer (every transaction here begins IMMEDIATE); threads that queue on its
+    busy handler sleep in growing steps (up to 100 ms), so 8 delivery threads spent most of a
+    pass asleep. Queued on a lock here they go on the moment the previous one commits.
+    PostgreSQL runs them in parallel.
+    """
+    return _SQLITE_WRITER if deps.engine.dialect.name == "sqlite" else nullcontext()
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:
+    """Post the DM (unless our lease ran short) and record it; release the claims on failure."""
+    from bot.nudges import nudge_dicts
+
+    followup_ids = nudge.followup_ids
+    now = deps.clock.now()
+    if now + MIN_LEASE_LEFT > nudge.lease_until:
+        log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
+        return
+    message = nudge_dicts(nudge.items, now, deps.policy.batch_cap)
+    try:
+        response = deps.client.chat_postMessage(
+            channel=nudge.dm_channel or nudge.slack_user_id,
+            text=message.text,
+            blocks=message.blocks,
+            metadata={
+                "event_type": slack_ids.METADATA_NUDGE,
+                "event_payload": {"followup_ids": followup_ids},
+            },
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as error:
+        code = str(error.response.get("error", ""))
+        now = deps.clock.now()
+        permanent = code in PERMANENT_ERRORS
+        with serial(deps), deps.session_factory.begin() as session:
+            followup_store.release(
+                session,
+                followup_ids,
+                deps.worker,
+                None if permanent else now + RETRY_LATER,
+                now,
+                state="failed" if permanent else "planned",
+            )
+        report.add(failed=len(followup_ids))
+        report.note(f"{nudge.slack_user_id}: {code}")
+        return
+    sent = _Sent(nudge, str(response["channel"]), str(response["ts"]))
+    done = recorder.record(sent)
+    if done != len(followup_ids):
+        log.warning("sent %s but only %d were still ours to record", followup_ids, done)
+    report.add(dms=1, delivered=len(followup_ids))
+    if nudge.handed:
+        _tell_away_agents(deps, nudge)
+
+
+def give_back(
+    deps: Deps, agent_id: int, followup_ids: list[int], report: DispatchReport, error: Exception
+) -> None:
+    """After an unexpected failure delivering to one agent: logged, counted, and the claims
+    released for a later try (which reconciles against the DM history before sending)."""
+    log.error("dispatch to agent %s failed", agent_id, exc_info=error)
+    report.add(failed=len(followup_ids))
+    report.note(f"agent {agent_id}: {type(error).__name__}")
+    now = deps.clock.now()
+    with serial(deps), deps.session_factory.begin() as session:
+        followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
+
+
+@dataclass
+class _Sent:
+    """One DM Slack accepted, to be recorded."""
+
+    nudge: ReadyNudge
+    channel: str
+    ts: str
+    done: threading.Event = field(default_factory=threading.Event)
+    recorded: int = 0
+    error: BaseException | None = None
+
+
+class Recorder:
+    """Records delivered DMs in group commits: one transaction for every DM that arrived
+    while the previous commit ran (the thread that gets the writer lock commits everyone's),
+    instead of one per DM. Each caller returns once its own DM is committed (or raises what
+    the commit raised, so its claims are released and retried, then reconciled)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.pending: list[_Sent] = []
+        self.guard = threading.Lock()
+        self.writer = _SQLITE_WRITER if deps.engine.dialect.name == "sqlite" else threading.Lock()
+
+    def record(self, sent: _Sent) -> int:
+        with self.guard:
+            self.pending.append(sent)
+        with self.writer:
+            with self.guard:
+                batch, self.pending = self.pending, []
+            if batch:
+                self._commit(batch)
+        sent.done.wait()
+        if sent.error is not None:
+            raise sent.error
+        return sent.recorded
+
+    def _commit(self, batch: list[_Sent]) -> None:
+        deps = self.deps
+        now = deps.clock.now()
+        try:
+            with deps.session_factory.begin() as session:
+                audits: list[dict[str, Any]] = []
+                channels: dict[int, str] = {}
+                for sent in batch:
+                    ids = sent.nudge.followup_ids
+                    sent.recorded = followup_store.mark_sent(
+                        session, ids, deps.worker, sent.channel, sent.ts, now
+                    )
+                    detail = {"channel": sent.channel, "ts": sent.ts, "batch": len(ids)}
+                    audits += [
+                        {
+                            "at": now,
+                            "actor": "scheduler",
+                            "surface": "dm",
+                            "entity": "follow_up",
+                            "entity_id": followup_id,
+                            "action": "nudge_sent",
+                            "detail": detail,
+                        }
+                        for followup_id in ids
+                    ]
+                    if sent.nudge.dm_channel != sent.channel:
+                        channels[sent.nudge.agent_id] = sent.channel
+                # The audit trail, as bot.cases.audit writes it, in one statement.
+                bulk.insert_audit(session, audits)
+                followup_store.set_dm_channels(session, channels)
+        except BaseException as error:
+            for sent in batch:
+                sent.error = error
+            raise
+        finally:
+            for sent in batch:
+                sent.done.set()
+
+
+def _tell_away_agents(deps: Deps, nudge: ReadyNudge) -> None:
+    """Once the cover has the DM, each away agent gets one short note of what went to whom."""
+    cover = nudge.display_name or nudge.slack_user_id
+    for handed in nudge.handed:
+        try:
+            away = ensure_profile(deps, handed.away_id)
+            text = deps.renderer.render(
+                "slack/away_handoff.j2",
+                {
+                    "cover": cover,
+                    "items": [
+                        {"subject": subject, "reference": reference}
+                        for subject, reference in handed.cases
+                    ],
+                },
+            )
+            deps.client.chat_postMessage(
+                channel=away.dm_channel or away.slack_user_id,
+                text=text,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:  # a note, not a delivery: logged, never retried
+            log.warning(
+                "hand-off note to agent %s failed: %s",
+                handed.away_id,
+                error.response.get("error"),
+            )
