@@ -23,6 +23,7 @@ from bot.people import ensure_profile
 from bot.report import PassReport
 from db import bulk
 from db import followups as followup_store
+from db.nudge_rows import NudgeRow
 
 log = logging.getLogger("followup.dispatch")
 
@@ -85,16 +86,13 @@ class ReadyNudge:
     handed: list[Handed] = field(default_factory=list)
 
 
-def handed_over(rows: Sequence[Any], cover_id: int) -> list[Handed]:
-    """The touches among `rows` (follow-ups, case loaded) handed to `cover_id` by someone away."""
+def handed_over(rows: Sequence[NudgeRow], cover_id: int) -> list[Handed]:
+    """The touches among `rows` handed to `cover_id` by someone away, per away agent."""
     by_away: dict[int, list[tuple[str, str]]] = {}
-    for followup in rows:
-        away = followup.handed_from_id
+    for row in rows:
+        away = row.handed_from_id
         if away is not None and away != cover_id:
-            case = followup.case
-            by_away.setdefault(away, []).append(
-                (case.subject, f"{case.source} #{case.external_id}")
-            )
+            by_away.setdefault(away, []).append((row.subject, row.reference))
     return [Handed(away, cases) for away, cases in by_away.items()]
 
 

@@ -32,8 +32,11 @@ from bot.deps import Deps
 from bot.dispatch_careful import deliver_carefully
 from bot.people import resolve_assignee
 from bot.planning import calendar_of
+from db import agents as agent_store
 from db import followups as followup_store
-from db.models import Agent, FollowUp
+from db import nudge_rows
+from db.models import Agent
+from db.nudge_rows import NudgeRow
 
 __all__ = ["DispatchReport", "dispatch_pass"]
 
@@ -95,7 +98,7 @@ def _prepare_claimed(deps: Deps, claimed: list[int], report: DispatchReport) -> 
     """Every claimed agent's DM in the common case, prepared in one transaction; the rest
     (and touches outside working hours, released to their next window) sorted out."""
     with serial(deps), deps.session_factory.begin() as session:
-        rows = followup_store.load_claimed(session, claimed)
+        rows = nudge_rows.by_ids(session, claimed)
         unassigned = [f.id for f in rows if f.assignee_id is None]
         if not unassigned:
             return _sort_out(deps, session, rows, report)
@@ -104,25 +107,25 @@ def _prepare_claimed(deps: Deps, claimed: list[int], report: DispatchReport) -> 
         if resolve_assignee(deps, followup_id) is None:
             report.add(triaged=1)
     with serial(deps), deps.session_factory.begin() as session:
-        return _sort_out(deps, session, followup_store.load_claimed(session, claimed), report)
+        return _sort_out(deps, session, nudge_rows.by_ids(session, claimed), report)
 
 
-def _sort_out(deps: Deps, session: Session, rows: list[FollowUp], report: DispatchReport) -> _Batch:
+def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: DispatchReport) -> _Batch:
     from bot.away import is_away
     from bot.nudges import prepare_items
     from bot.people import PROFILE_TTL
 
     batch = _Batch()
     now = deps.clock.now()
-    groups: dict[int, list[FollowUp]] = defaultdict(list)
-    for followup in rows:
-        ours = followup.state == "claimed" and followup.claimed_by == deps.worker
-        if ours and followup.assignee_id is not None:  # else sent to triage just now
-            groups[followup.assignee_id].append(followup)
-    fast: list[tuple[Agent, list[FollowUp]]] = []
-    for group in groups.values():
-        agent = group[0].assignee
-        assert agent is not None
+    groups: dict[int, list[NudgeRow]] = defaultdict(list)
+    for row in rows:
+        ours = row.state == "claimed" and row.claimed_by == deps.worker
+        if ours and row.assignee_id is not None:  # else sent to triage just now
+            groups[row.assignee_id].append(row)
+    agents = agent_store.with_teams(session, groups)
+    fast: list[tuple[Agent, list[NudgeRow]]] = []
+    for agent_id, group in groups.items():
+        agent = agents[agent_id]
         fetched = agent.timezone_fetched_at
         fresh = fetched is not None and now - fetched <= PROFILE_TTL and bool(agent.dm_channel)
         if not fresh or is_away(agent, now) or any(f.attempts > 1 for f in group):
@@ -136,7 +139,7 @@ def _sort_out(deps: Deps, session: Session, rows: list[FollowUp], report: Dispat
             followup_store.release(session, ids, deps.worker, next_window, now)
             report.add(deferred=len(ids))
             continue
-        if not _lease_left(group, deps.worker, now):
+        if not _lease_left(group, now):
             log.warning("lease on %s ran short; leaving them to the next claim", group)
             continue
         fast.append((agent, group))
@@ -157,13 +160,9 @@ def _sort_out(deps: Deps, session: Session, rows: list[FollowUp], report: Dispat
     return batch
 
 
-def _lease_left(group: list[FollowUp], worker: str, now: datetime) -> bool:
-    return all(
-        f.claimed_by == worker
-        and f.lease_until is not None
-        and f.lease_until > now + MIN_LEASE_LEFT
-        for f in group
-    )
+def _lease_left(group: list[NudgeRow], now: datetime) -> bool:
+    least = now + MIN_LEASE_LEFT
+    return all(f.lease_until is not None and f.lease_until > least for f in group)
 
 
 def _guarded(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:

@@ -26,6 +26,7 @@ from bot.people import ensure_profile
 from bot.planning import calendar_of
 from db import cases as store
 from db import followups as followup_store
+from db import nudge_rows
 from db.models import Agent
 
 log = logging.getLogger("followup.dispatch")
@@ -81,7 +82,7 @@ def _prepare(
         if not followup_store.still_held(session, followup_ids, deps.worker, now + MIN_LEASE_LEFT):
             log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
             return None
-        rows = followup_store.load_claimed(session, followup_ids)
+        rows = nudge_rows.by_ids(session, followup_ids)
         items = prepare_items(deps, session, rows, now)
         lease_until = min(f.lease_until for f in rows if f.lease_until is not None)
         return ReadyNudge(
@@ -135,7 +136,7 @@ def _reconcile(
     retried claim is not sent now but released for a later try: never re-sent blindly.
     """
     with deps.session_factory() as session:
-        retried = [f.id for f in followup_store.by_ids(session, followup_ids) if f.attempts > 1]
+        retried = [f.id for f in nudge_rows.by_ids(session, followup_ids) if f.attempts > 1]
     if not retried:
         return followup_ids
     now = deps.clock.now()

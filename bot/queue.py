@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
@@ -18,39 +19,47 @@ from sqlalchemy import select
 from bot.blocks import nudge_message
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
-from bot.nudges import queue_items
+from bot.nudges import Lookups, queue_items
 from bot.slack_text import escaped_short, shorten
-from db import followups as followup_store
+from db import nudge_rows
 from db.models import Agent, FollowUp
+from db.nudge_rows import NudgeRow
 from db.outcomes import loop_figures, team_attention
 
 UPCOMING_SHOWN = 10
 
 
-def _agent_rows(deps: Deps, user_id: str) -> tuple[list[FollowUp], list[FollowUp]]:
-    """(due now or overdue, upcoming) follow-ups of the Slack user, oldest first."""
+@dataclass(frozen=True)
+class _Queue:
+    due: list[NudgeRow]
+    """Due now or overdue, oldest first."""
+    upcoming: list[NudgeRow]
+    lookups: Lookups
+
+
+def _agent_rows(deps: Deps, user_id: str) -> _Queue:
+    """The Slack user's due and upcoming follow-ups."""
     now = deps.clock.now()
     with deps.session_factory() as session:
         agent = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
         if agent is None:
-            return [], []
-        rows = followup_store.open_for_agent(session, agent.id)
-        for row in rows:  # load what the builders read before the session closes
-            _ = row.case.team, row.assignee, row.case.owner
+            return _Queue([], [], Lookups())
+        rows = nudge_rows.open_for_agent(session, agent.id)
         due = [f for f in rows if f.state == "sent" or (f.state != "planned" and f.due_at <= now)]
         upcoming = [f for f in rows if f.state == "planned" and f.due_at > now]
-        session.expunge_all()
-    return due, upcoming
+        return _Queue(due, upcoming, Lookups.of(session, due))
 
 
 def due_reply(deps: Deps, user_id: str) -> Reply:
     """`/followup due`: due and overdue follow-ups with their buttons, or a calm all-clear."""
-    due, upcoming = _agent_rows(deps, user_id)
+    queue = _agent_rows(deps, user_id)
+    due, upcoming = queue.due, queue.upcoming
     now = deps.clock.now()
     if not due:
         nxt = f" Next one: {_when(upcoming[0].due_at)}." if upcoming else ""
         return Reply(text=f"Nothing due right now.{nxt}")
-    message = nudge_message(queue_items(deps, due, now), now, cap=deps.policy.batch_cap)
+    items = queue_items(deps, due, now, queue.lookups)
+    message = nudge_message(items, now, cap=deps.policy.batch_cap)
     return Reply(text=message.text, blocks=list(message.blocks))
 
 
@@ -60,11 +69,13 @@ def due_command(call: Invocation) -> Reply:
 
 def home_view(deps: Deps, user_id: str) -> View:
     """The App Home tab: due now (with actions), then what is coming up."""
-    due, upcoming = _agent_rows(deps, user_id)
+    queue = _agent_rows(deps, user_id)
+    due, upcoming = queue.due, queue.upcoming
     now = deps.clock.now()
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
     if due:
-        message = nudge_message(queue_items(deps, due, now), now, cap=deps.policy.batch_cap)
+        items = queue_items(deps, due, now, queue.lookups)
+        message = nudge_message(items, now, cap=deps.policy.batch_cap)
         blocks += list(message.blocks)[:80]
     else:
         blocks.append(
@@ -80,11 +91,10 @@ def home_view(deps: Deps, user_id: str) -> View:
     blocks.append(HeaderBlock(text="Coming up"))
     if upcoming:
         for followup in upcoming[:UPCOMING_SHOWN]:
-            case = followup.case
             blocks.append(
                 SectionBlock(
                     text=MarkdownTextObject(
-                        text=f"*{escaped_short(case.subject, 200)}*\n"
+                        text=f"*{escaped_short(followup.subject, 200)}*\n"
                         f"{escaped_short(followup.why, 200)} · due {_when(followup.due_at)}"
                     )
                 )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from db.models import Agent, AgentLink, Team
 
@@ -58,3 +59,14 @@ def roster(session: Session, limit: int = 200) -> list[RosterRow]:
         .limit(limit)
     )
     return [RosterRow(*row) for row in rows]
+
+
+def with_teams(session: Session, ids: Iterable[int]) -> dict[int, Agent]:
+    """These agents by id, each with their team loaded (what a calendar needs)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = session.scalars(
+        select(Agent).options(joinedload(Agent.team)).where(Agent.id.in_(wanted))
+    )
+    return {agent.id: agent for agent in found}

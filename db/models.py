@@ -159,8 +159,10 @@ class FollowUp(Base):
     __tablename__ = "follow_ups"
     __table_args__ = (
         UniqueConstraint("case_id", "cycle", "touch"),
-        # The dispatcher's claim scans exactly this: due, unclaimed work in time order.
+        # The dispatcher's claim reads these: the oldest due work in time order, then the due
+        # rows of the agents it picked (the latter also serves every per-agent queue).
         Index("ix_follow_ups_state_due_at", "state", "due_at"),
+        Index("ix_follow_ups_assignee_state_due", "assignee_id", "state", "due_at"),
         # The weekly digest reads one week's range of each, never the history.
         Index("ix_follow_ups_due_at", "due_at"),
         Index("ix_follow_ups_missed_at", "missed_at"),
@@ -175,7 +177,7 @@ class FollowUp(Base):
     channel: Mapped[str] = mapped_column(String(20))
     template: Mapped[str] = mapped_column(String(100))
     priority: Mapped[int] = mapped_column(default=0)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     handed_from_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     state: Mapped[str] = mapped_column(String(20), default="planned")
     why: Mapped[str] = mapped_column(String(200), default="")

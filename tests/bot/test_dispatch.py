@@ -11,6 +11,7 @@ import pytest
 from bot import ids
 from bot.dispatch import dispatch_pass
 from db import followups as followup_store
+from db import nudge_rows
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -133,7 +134,7 @@ def test_an_owner_not_in_slack_goes_to_triage(bot: Any) -> None:
     [post] = bot.sandbox.messages("C0TRIAGE")
     assert "Refund not showing" in json.dumps(post["blocks"])
     with bot.deps.session_factory() as session:
-        assert followup_store.open_for_agent(session, 1) == []
+        assert nudge_rows.open_for_agent(session, 1) == []
 
 
 def test_policy_explain_says_why_for_the_london_friday_cases(bot: Any) -> None:
