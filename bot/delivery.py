@@ -111,7 +111,8 @@ _SQLITE_WRITER = threading.Lock()
 
 
 def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:
-    """Post the DM (unless our lease ran short) and record it; release the claims on failure."""
+    """Post the DM (unless our lease ran short) and hand it to the recorder; release the
+    claims when Slack refuses it."""
     from bot.nudges import nudge_dicts
 
     followup_ids = nudge.followup_ids
@@ -148,11 +149,7 @@ def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: 
         report.add(failed=len(followup_ids))
         report.note(f"{nudge.slack_user_id}: {code}")
         return
-    sent = _Sent(nudge, str(response["channel"]), str(response["ts"]))
-    done = recorder.record(sent)
-    if done != len(followup_ids):
-        log.warning("sent %s but only %d were still ours to record", followup_ids, done)
-    report.add(dms=1, delivered=len(followup_ids))
+    recorder.record(_Sent(nudge, str(response["channel"]), str(response["ts"])))
     if nudge.handed:
         _tell_away_agents(deps, nudge)
 
@@ -177,73 +174,94 @@ class _Sent:
     nudge: ReadyNudge
     channel: str
     ts: str
-    done: threading.Event = field(default_factory=threading.Event)
-    recorded: int = 0
-    error: BaseException | None = None
 
 
 class Recorder:
-    """Records delivered DMs in group commits: one transaction for every DM that arrived
-    while the previous commit ran (the thread that gets the writer lock commits everyone's),
-    instead of one per DM. Each caller returns once its own DM is committed (or raises what
-    the commit raised, so its claims are released and retried, then reconciled)."""
+    """Records the DMs Slack accepted, on a writer thread of its own, in group commits: every
+    DM posted while the previous commit ran goes into the next one.
 
-    def __init__(self, deps: Deps) -> None:
+    Delivery threads hand a DM over and go on to the next agent instead of each waiting for
+    a transaction of its own (on SQLite, for the one writer). A commit that fails releases
+    its claims for a later try, which first looks for the DMs in their history: a DM posted
+    but not recorded (this failure, or a crash) is found there, never posted again.
+    Use as a context manager: leaving it records everything handed over.
+    """
+
+    def __init__(self, deps: Deps, report: DispatchReport) -> None:
         self.deps = deps
-        self.pending: list[_Sent] = []
-        self.guard = threading.Lock()
-        self.writer = _SQLITE_WRITER if deps.engine.dialect.name == "sqlite" else threading.Lock()
+        self.report = report
+        self._pending: list[_Sent] = []
+        self._wake = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="dispatch-recorder", daemon=True)
 
-    def record(self, sent: _Sent) -> int:
-        with self.guard:
-            self.pending.append(sent)
-        with self.writer:
-            with self.guard:
-                batch, self.pending = self.pending, []
-            if batch:
+    def __enter__(self) -> Recorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join()
+
+    def record(self, sent: _Sent) -> None:
+        with self._wake:
+            self._pending.append(sent)
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                batch, self._pending = self._pending, []
+                if not batch and self._closing:
+                    return
+            try:
                 self._commit(batch)
-        sent.done.wait()
-        if sent.error is not None:
-            raise sent.error
-        return sent.recorded
+            except Exception as error:  # the claims come back; their retry reconciles
+                for sent in batch:
+                    give_back(
+                        self.deps, sent.nudge.agent_id, sent.nudge.followup_ids, self.report, error
+                    )
 
     def _commit(self, batch: list[_Sent]) -> None:
         deps = self.deps
         now = deps.clock.now()
-        try:
-            with deps.session_factory.begin() as session:
-                audits: list[dict[str, Any]] = []
-                channels: dict[int, str] = {}
-                for sent in batch:
-                    ids = sent.nudge.followup_ids
-                    sent.recorded = followup_store.mark_sent(
-                        session, ids, deps.worker, sent.channel, sent.ts, now
-                    )
-                    detail = {"channel": sent.channel, "ts": sent.ts, "batch": len(ids)}
-                    audits += [
-                        {
-                            "at": now,
-                            "actor": "scheduler",
-                            "surface": "dm",
-                            "entity": "follow_up",
-                            "entity_id": followup_id,
-                            "action": "nudge_sent",
-                            "detail": detail,
-                        }
-                        for followup_id in ids
-                    ]
-                    if sent.nudge.dm_channel != sent.channel:
-                        channels[sent.nudge.agent_id] = sent.channel
-                # The audit trail, as bot.cases.audit writes it, in one statement.
-                bulk.insert_audit(session, audits)
-                followup_store.set_dm_channels(session, channels)
-        except BaseException as error:
+        with serial(deps), deps.session_factory.begin() as session:
+            audits: list[dict[str, Any]] = []
+            channels: dict[int, str] = {}
+            recorded: list[tuple[_Sent, int]] = []
             for sent in batch:
-                sent.error = error
-            raise
-        finally:
-            for sent in batch:
-                sent.done.set()
+                ids = sent.nudge.followup_ids
+                count = followup_store.mark_sent(
+                    session, ids, deps.worker, sent.channel, sent.ts, now
+                )
+                recorded.append((sent, count))
+                detail = {"channel": sent.channel, "ts": sent.ts, "batch": len(ids)}
+                audits += [
+                    {
+                        "at": now,
+                        "actor": "scheduler",
+                        "surface": "dm",
+                        "entity": "follow_up",
+                        "entity_id": followup_id,
+                        "action": "nudge_sent",
+                        "detail": detail,
+                    }
+                    for followup_id in ids
+                ]
+                if sent.nudge.dm_channel != sent.channel:
+                    channels[sent.nudge.agent_id] = sent.channel
+            # The audit trail, as bot.cases.audit writes it, in one statement.
+            bulk.insert_audit(session, audits)
+            followup_store.set_dm_channels(session, channels)
+        for sent, count in recorded:
+            ids = sent.nudge.followup_ids
+            if count != len(ids):
+                log.warning("sent %s but only %d were still ours to record", ids, count)
+            self.report.add(dms=1, delivered=len(ids))
 
 
 def _tell_away_agents(deps: Deps, nudge: ReadyNudge) -> None:

@@ -61,8 +61,10 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
     report = DispatchReport()
     capacity = threads * AGENTS_PER_THREAD
     in_flight: set[Future[None]] = set()
-    recorder = Recorder(deps)
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch") as pool:
+    with (
+        Recorder(deps, report) as recorder,
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch") as pool,
+    ):
         for _ in range(max_rounds):
             while len(in_flight) > capacity // 2:
                 _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
