@@ -229,39 +229,38 @@ class Recorder:
     def _commit(self, batch: list[_Sent]) -> None:
         deps = self.deps
         now = deps.clock.now()
+        audits: list[dict[str, Any]] = []
+        channels: dict[int, str] = {}
+        for sent in batch:
+            ids = sent.nudge.followup_ids
+            detail = {"channel": sent.channel, "ts": sent.ts, "batch": len(ids)}
+            audits += [
+                {
+                    "at": now,
+                    "actor": "scheduler",
+                    "surface": "dm",
+                    "entity": "follow_up",
+                    "entity_id": followup_id,
+                    "action": "nudge_sent",
+                    "detail": detail,
+                }
+                for followup_id in ids
+            ]
+            if sent.nudge.dm_channel != sent.channel:
+                channels[sent.nudge.agent_id] = sent.channel
+        deliveries = [(sent.nudge.followup_ids, sent.channel, sent.ts) for sent in batch]
         with serial(deps), deps.session_factory.begin() as session:
-            audits: list[dict[str, Any]] = []
-            channels: dict[int, str] = {}
-            recorded: list[tuple[_Sent, int]] = []
-            for sent in batch:
-                ids = sent.nudge.followup_ids
-                count = followup_store.mark_sent(
-                    session, ids, deps.worker, sent.channel, sent.ts, now
-                )
-                recorded.append((sent, count))
-                detail = {"channel": sent.channel, "ts": sent.ts, "batch": len(ids)}
-                audits += [
-                    {
-                        "at": now,
-                        "actor": "scheduler",
-                        "surface": "dm",
-                        "entity": "follow_up",
-                        "entity_id": followup_id,
-                        "action": "nudge_sent",
-                        "detail": detail,
-                    }
-                    for followup_id in ids
-                ]
-                if sent.nudge.dm_channel != sent.channel:
-                    channels[sent.nudge.agent_id] = sent.channel
+            recorded = followup_store.mark_sent(session, deliveries, deps.worker, now)
             # The audit trail, as bot.cases.audit writes it, in one statement.
             bulk.insert_audit(session, audits)
             followup_store.set_dm_channels(session, channels)
-        for sent, count in recorded:
-            ids = sent.nudge.followup_ids
-            if count != len(ids):
-                log.warning("sent %s but only %d were still ours to record", ids, count)
-            self.report.add(dms=1, delivered=len(ids))
+        expected = sum(len(ids) for ids, _, _ in deliveries)
+        if recorded != expected:
+            log.warning(
+                "sent %d follow-ups but only %d were still ours to record", expected, recorded
+            )
+        for sent in batch:
+            self.report.add(dms=1, delivered=len(sent.nudge.followup_ids))
 
 
 def _tell_away_agents(deps: Deps, nudge: ReadyNudge) -> None:

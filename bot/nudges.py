@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.block_dicts import as_dict
 from bot.blocks import Message, NudgeItem, nudge_message, resolved_message
 from bot.deps import Deps
 from bot.drafting import Draft, DraftContext
@@ -193,7 +194,7 @@ def nudge_dicts(items: Sequence[NudgeItem], now: datetime, cap: int) -> BuiltNud
 
 
 def _as_dicts(message: Message) -> BuiltNudge:
-    return BuiltNudge(message.text, [block.to_dict() for block in message.blocks])
+    return BuiltNudge(message.text, [as_dict(block) for block in message.blocks])
 
 
 def refresh_messages(deps: Deps, followup_ids: list[int]) -> None:

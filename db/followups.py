@@ -161,7 +161,7 @@ def record_drafts(session: Session, changes: Sequence[dict[str, Any]]) -> None:
 _MARK_SENT = (
     update(_FOLLOW_UPS)
     .where(
-        _FOLLOW_UPS.c.id.in_(bindparam("ids", expanding=True)),
+        _FOLLOW_UPS.c.id == bindparam("b_id"),
         _FOLLOW_UPS.c.state == "claimed",
         _FOLLOW_UPS.c.claimed_by == bindparam("b_worker"),
     )
@@ -178,15 +178,22 @@ _MARK_SENT = (
 
 
 def mark_sent(
-    session: Session, ids: Sequence[int], worker: str, channel: str, ts: str, now: datetime
+    session: Session,
+    deliveries: Sequence[tuple[Sequence[int], str, str]],
+    worker: str,
+    now: datetime,
 ) -> int:
-    """Record delivery of claimed follow-ups (only while this worker still holds them)."""
+    """Record the DMs Slack accepted, each (follow-up ids, channel, ts), in one executemany;
+    only claims this worker still holds are recorded. How many follow-ups were."""
+    params = [
+        {"b_id": followup_id, "b_worker": worker, "b_channel": channel, "b_ts": ts, "b_now": now}
+        for ids, channel, ts in deliveries
+        for followup_id in ids
+    ]
+    if not params:
+        return 0
     # Core, not an ORM update: the dispatcher records thousands of DMs a minute.
-    result = session.connection().execute(
-        _MARK_SENT,
-        {"ids": list(ids), "b_worker": worker, "b_channel": channel, "b_ts": ts, "b_now": now},
-    )
-    return int(result.rowcount)
+    return int(session.connection().execute(_MARK_SENT, params).rowcount)
 
 
 def set_dm_channels(session: Session, channels: dict[int, str]) -> None:
