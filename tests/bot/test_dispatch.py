@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot import ids
 from bot.dispatch import dispatch_pass
 from db import followups as followup_store
 from db import nudge_rows
+from db.models import Agent
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -112,6 +114,34 @@ def test_a_crash_after_slack_accepted_the_dm_never_sends_it_twice(
     second = dispatch_pass(bot.deps)
     assert second.reconciled == 1
     assert second.delivered == 0
+    assert len(nudges(bot)) == 1
+
+
+def test_a_retry_whose_dm_history_cannot_be_read_waits_rather_than_posting_again(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert post_case(bot)[0] == 202
+    bot.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+    def crash(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("process killed between Slack's answer and the commit")
+
+    monkeypatch.setattr(followup_store, "mark_sent", crash)
+    dispatch_pass(bot.deps)
+    monkeypatch.undo()
+    assert len(nudges(bot)) == 1
+    # The retry finds no DM channel on record, and Slack will not open one right now.
+    with bot.deps.session_factory.begin() as session:
+        session.execute(update(Agent).values(dm_channel=None))
+    bot.sandbox.fail_next("conversations.open", times=1, status=None, error="ratelimited")
+    bot.clock.advance(timedelta(minutes=15))
+    blind = dispatch_pass(bot.deps)
+    assert (blind.delivered, blind.deferred) == (0, 1)
+    assert len(nudges(bot)) == 1, "posted again without reading the history"
+    # Once the channel opens, the history shows the DM: recorded, not sent twice.
+    bot.clock.advance(timedelta(minutes=15))
+    later = dispatch_pass(bot.deps)
+    assert (later.reconciled, later.delivered) == (1, 0)
     assert len(nudges(bot)) == 1
 
 

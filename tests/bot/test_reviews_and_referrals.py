@@ -120,3 +120,16 @@ def test_a_referral_is_asked_only_after_the_customer_confirmed_a_good_outcome(bo
         with bot.deps.session_factory.begin() as session:
             for row in session.scalars(select(FollowUp).where(FollowUp.state == "planned")):
                 row.state = "cancelled"
+
+
+def test_two_cases_of_one_customer_due_together_carry_one_invitation(bot: Any) -> None:
+    start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday
+    bot.clock.set(start)
+    close(bot, "T-1", start)
+    close(bot, "T-2", start, subject="Case T-2, the second one")
+    bot.clock.set(start + timedelta(hours=72))
+    assert dispatch_pass(bot.deps).delivered == 2  # in one batched DM
+    with bot.deps.session_factory() as session:
+        offered = session.scalars(select(FollowUp.review_offered)).all()
+    assert sorted(offered) == [False, True]
+    assert latest_draft(bot).count(REVIEW) == 1
