@@ -57,6 +57,34 @@ MAX_SUBJECT = 500
 MAX_RESOLUTION = 4000
 MAX_SHORT = 320
 MAX_TAGS = 50
+MAX_ID = 200
+MAX_SLACK_ID = 32
+_SHORT_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "company",
+    "owner_email",
+    "account_manager_email",
+    "url",
+    "team",
+)
+_TEXT_FIELDS = (
+    "external_id",
+    "subject",
+    "owner_email",
+    "owner_slack_id",
+    "owner_external_id",
+    "resolution",
+    "customer_name",
+    "customer_email",
+    "company",
+    "account_manager_email",
+    "team",
+    "url",
+    "delivery_id",
+)
+_SHOWN_AS = {"external_id": "case_id"}
+"""Fields named as the generic webhook and the CSV name them, where they differ."""
 
 
 class CaseError(ValueError):
@@ -103,10 +131,19 @@ class ClosedCase:
     """The vendor's own delivery id, when it sends one (recorded for idempotency)."""
 
     def __post_init__(self) -> None:
+        # PostgreSQL refuses NUL in text: refused here, with the field named, for every way in.
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                raise CaseError(
+                    _SHOWN_AS.get(name, name), "must not contain NUL (U+0000) characters"
+                )
+        if any("\x00" in tag for tag in self.tags):
+            raise CaseError("tags", "must not contain NUL (U+0000) characters")
         if self.source not in SOURCES and not self.source.startswith(("slack", "manual", "csv")):
             raise CaseError("source", f"unknown source {self.source!r}")
-        if not self.external_id or len(self.external_id) > 200:
-            raise CaseError("case_id", "must be a non-empty id of at most 200 characters")
+        if not self.external_id or len(self.external_id) > MAX_ID:
+            raise CaseError("case_id", f"must be a non-empty id of at most {MAX_ID} characters")
         if self.closed_at.tzinfo is None or self.closed_at.utcoffset() is None:
             raise CaseError("closed_at", "must carry a time zone (ISO 8601 with offset or Z)")
         if self.event is Event.CLOSED and not self.subject.strip():
@@ -117,10 +154,14 @@ class ClosedCase:
             raise CaseError("resolution", f"is longer than {MAX_RESOLUTION} characters")
         if len(self.tags) > MAX_TAGS:
             raise CaseError("tags", f"has more than {MAX_TAGS} tags")
-        for name in ("customer_name", "customer_email", "company", "owner_email", "url", "team"):
+        for name in _SHORT_FIELDS:
             value = getattr(self, name)
             if value is not None and len(value) > MAX_SHORT:
                 raise CaseError(name, f"is longer than {MAX_SHORT} characters")
+        if self.owner_external_id is not None and len(self.owner_external_id) > MAX_ID:
+            raise CaseError("owner_external_id", f"must be an id of at most {MAX_ID} characters")
+        if self.owner_slack_id is not None and len(self.owner_slack_id) > MAX_SLACK_ID:
+            raise CaseError("owner_slack_id", f"is longer than {MAX_SLACK_ID} characters")
 
     def replace(self, **changes: object) -> ClosedCase:
         """A copy with some fields changed (validated again)."""

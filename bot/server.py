@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -132,6 +132,15 @@ class FollowupWSGI:
         }
         try:
             status, payload = self.receive_webhook(self.deps, request)
+        except DataError:
+            # The database refused one of its values (validation should have caught it): a
+            # retry would be refused again, so the sender must not be told to retry.
+            log.warning("webhook %s: the database refused a value of the delivery", source)
+            return _json(
+                start_response,
+                400,
+                {"error": "a value of this delivery cannot be stored (too long or not text)"},
+            )
         except (OperationalError, DBAPIError):
             log.warning("webhook %s: database unavailable, asking the sender to retry", source)
             return _json(

@@ -68,3 +68,27 @@ def test_healthz_is_503_when_the_database_is_unreachable(bot: Any) -> None:
 def test_unknown_paths_are_404(bot: Any) -> None:
     status, _ = get(f"{bot.url}/nothing-here")
     assert status == 404
+
+
+def test_a_delivery_the_database_refuses_is_a_400_not_a_retry(bot: Any) -> None:
+    """A 503 makes a helpdesk retry for days; a value the database refuses is refused again."""
+    from io import BytesIO
+
+    from sqlalchemy.exc import DataError
+
+    from bot.server import FollowupWSGI
+
+    def refuse(deps: Any, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        raise DataError("INSERT ...", {}, ValueError("value too long for type character(32)"))
+
+    wsgi = FollowupWSGI(bot.deps, None, refuse)
+    answers: list[str] = []
+    environ = {
+        "PATH_INFO": "/webhooks/generic",
+        "REQUEST_METHOD": "POST",
+        "CONTENT_LENGTH": "2",
+        "wsgi.input": BytesIO(b"{}"),
+    }
+    body = b"".join(wsgi(environ, lambda status, headers: answers.append(status)))
+    assert answers == ["400 Bad Request"]
+    assert "cannot be stored" in json.loads(body)["error"]

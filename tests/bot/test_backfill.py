@@ -111,6 +111,18 @@ def test_invalid_utf8_rejects_only_its_row(bot: Any) -> None:
     assert report.rejection_lines() == ["line 2: contains bytes that are not valid UTF-8"]
 
 
+def test_a_nul_character_rejects_only_its_row(bot: Any) -> None:
+    # PostgreSQL cannot store NUL in text: refused with the field named, on every database.
+    raw = (
+        HEADER + "\n"
+        "1,refund\x00done,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n"
+        "2,fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n"
+    )
+    report = run(bot, raw)
+    assert report.imported == 1
+    assert report.rejection_lines() == ["line 2: subject: must not contain NUL (U+0000) characters"]
+
+
 def test_an_imported_case_is_the_webhooks_case_and_plans_the_same(bot: Any) -> None:
     run(
         bot,
