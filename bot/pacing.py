@@ -15,16 +15,18 @@ Here every thread calling a method shares one `_Pace`:
 - **Slow start**: after the first 429 the method is paced, first at what Slack took before
   refusing (spread over a second at least), doubling every quarter second callers wait.
 - **Estimate**: the next 429 says how far over the limit that was. Slack's limits are an
-  allowance `A` refilled at `R` calls a second; paced at `r > R` from a full allowance, Slack
-  refuses after `T = A / (r - R)` seconds, so `R = r - A / T` (`_sustained`). The rate becomes
-  that estimate (within half and 98% of the refused rate).
-- **Probe**: at the estimate, one percent more every five seconds callers wait, so a limit that
-  rose is found again; refused there, three percent back. A method nobody waited on for a
-  minute is unpaced again.
+  allowance `A` refilled at `R` calls a second: over-driven from a full allowance for `T`
+  seconds, Slack takes `A + R * T` calls. What it took bounds `R` from both sides
+  (`_sustained`): the rate restarts a little under the low bound; when the run was short and
+  the bounds far apart, it may ramp (ten percent a second while callers wait) a quarter
+  higher. Counting what Slack took, not what we meant to send, keeps the bounds right when
+  the callers could not keep up with their rate.
+- **Probe**: above that, one percent more every five seconds callers wait, so a limit that rose
+  is found again. A method nobody waited on for a minute is unpaced again.
 
 Measured (bench/bench_dispatch.py, 2,000 DMs at 40 posts/s in bursts of 10) this takes about
-1.08x the ideal N/R, against 1.34x before; most of the rest is the first two Retry-After waits.
-Times come from an injected monotonic clock and sleep, so tests drive it without waiting.
+1.08x the ideal N/R, against 1.34x before; most of the rest is the first two Retry-After waits
+and the ramp up to the limit. Times come from an injected monotonic clock and sleep, so tests drive it without waiting.
 """
 
 from __future__ import annotations
@@ -34,15 +36,22 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger("followup.slack")
 
 SLOW_START_FACTOR = 2.0
 SLOW_START_EVERY = 0.25
+RAMP_FACTOR = 1.1
+RAMP_EVERY = 1.0
+MARGIN = 0.97
+"""The pace is set this far under the estimate: calls leave unevenly, and each 429 costs every
+caller a whole `Retry-After`."""
+UNSURE = 0.25
+ROOM = 1.25
+"""How far above the low bound an unsure estimate lets the rate ramp."""
+"""Bounds further apart than this share of the estimate leave room to ramp up."""
 PROBE_FACTOR = 1.01
-PROBE_BACK = 0.97
-"""After a refusal while probing, the rate steps back this far (the limit is just below)."""
 PROBE_EVERY = 5.0
 FORGET_AFTER = 60.0
 LOOK_AGAIN = 0.05
@@ -58,12 +67,10 @@ class _Pace:
     rate: float | None = None
     """Calls per second; None until the first 429 (and again after a quiet minute)."""
     ceiling: float = math.inf
-    """The last estimate of Slack's sustained rate (none until the second 429): below it the
-    rate doubles, above it the rate only probes."""
+    """The high bound of Slack's sustained rate at the last 429 (none until the second):
+    below it the rate ramps, above it the rate only probes; until then it doubles."""
     burst: int = 0
-    """Calls Slack accepted before its first 429: its allowance, plus what it refilled."""
-    burst_took: float = 0.0
-    """Seconds from the first call to the first 429."""
+    """Calls Slack accepted before its first 429: its allowance (and a little it refilled)."""
     gate_until: float = 0.0
     last_turn: float = -math.inf
     changed_at: float = 0.0
@@ -71,7 +78,10 @@ class _Pace:
     """When a caller last had to wait for its slot (the rate, not the caller, was the bound)."""
     first_call: float | None = None
     accepted: int = 0
-    """Calls accepted before the first 429 (unpaced), or since the last gate (paced)."""
+    """Calls accepted so far (before the first 429: the first burst)."""
+    marks: list[tuple[float, int]] = field(default_factory=list)
+    """(when, `accepted` then) at the gate's end and at each rate change since: the moments
+    the over-driving that led to the next 429 may have started from a full allowance."""
 
 
 class Pacer:
@@ -92,6 +102,12 @@ class Pacer:
         with self._lock:
             pace = self._paces.get(method)
             return pace.rate if pace else None
+
+    def ceiling(self, method: str) -> float:
+        """Where ramping up stops and probing starts (infinite until the second 429)."""
+        with self._lock:
+            pace = self._paces.get(method)
+            return pace.ceiling if pace else math.inf
 
     def wait_turn(self, method: str) -> None:
         """Block until `method` may be called: its gate open and, when paced, its turn come.
@@ -136,6 +152,7 @@ class Pacer:
                 # but Slack told this call to wait too.
                 pace.gate_until = max(pace.gate_until, now + max(0.0, retry_after))
                 pace.changed_at = max(pace.changed_at, pace.gate_until)
+                pace.marks = [(pace.gate_until, pace.accepted)]
                 if pace.rate is not None:
                     pace.last_turn = max(pace.last_turn, pace.gate_until - 1.0 / pace.rate)
                 return
@@ -144,30 +161,31 @@ class Pacer:
                 pace.burst = max(1, pace.accepted)
                 # Nothing is known of the sustained rate yet: start from what Slack took in
                 # the first second (at least), and slow-start from there.
-                pace.burst_took = now - (pace.first_call or now)
-                pace.rate = max(MIN_RATE, pace.burst / max(1.0, pace.burst_took))
+                took = now - (pace.first_call or now)
+                pace.rate = max(MIN_RATE, pace.burst / max(1.0, took))
                 pace.ceiling = math.inf
-            elif pace.accepted == 0:
+            elif not pace.marks or pace.accepted == pace.marks[0][1]:
                 pass  # refused again before any call got through: the rate is not in question
-            elif pace.rate > pace.ceiling:
-                # Refused while probing above the last estimate: the limit is just below.
-                pace.rate = pace.ceiling = max(MIN_RATE, pace.rate * PROBE_BACK)
             else:
-                lasted = max(1e-3, now - max(pace.changed_at, pace.gate_until))
-                estimate = _sustained(pace.rate, lasted, pace.burst, pace.burst_took)
-                # Never below half (a short episode says little), always below the refused rate.
-                rate = min(pace.rate * 0.98, max(pace.rate * 0.5, estimate))
-                pace.rate = pace.ceiling = max(MIN_RATE, rate)
+                low, high = _sustained(pace.marks, pace.accepted, pace.burst, now)
+                # Always below the refused rate; never below a quarter of it (one 429 right
+                # after a change says little).
+                refused = pace.rate
+                pace.rate = max(MIN_RATE, refused * 0.25, min(refused * 0.98, low * MARGIN))
+                # After a short run the bounds are far apart and the limit may be well above
+                # the low one: room to ramp. After a long run, none.
+                room = pace.rate * ROOM if high - low > UNSURE * low else pace.rate
+                pace.ceiling = max(pace.rate, min(refused * 0.98, high * 0.98, room))
             log.info(
                 "Slack rate-limited %s: every caller waits %.1f s, then %.1f calls/s",
                 method,
                 retry_after,
                 pace.rate,
             )
-            pace.accepted = 0
             pace.gate_until = now + max(0.0, retry_after)
             pace.last_turn = pace.gate_until - 1.0 / pace.rate
             pace.changed_at = pace.gate_until
+            pace.marks = [(pace.gate_until, pace.accepted)]
 
     def _adapt(self, pace: _Pace, now: float) -> None:
         """Raise the rate while callers wait for it; forget it after a quiet minute."""
@@ -176,26 +194,43 @@ class Pacer:
             return
         if now - max(pace.waited_at, pace.changed_at) > FORGET_AFTER:
             pace.rate, pace.ceiling, pace.accepted, pace.first_call = None, math.inf, 0, now
+            pace.marks = []
             return
         if pace.waited_at < pace.changed_at:
             return  # nobody waited since the last change: the rate is not what holds us back
-        if pace.rate < pace.ceiling:
+        if pace.ceiling == math.inf:
             if now - pace.changed_at >= SLOW_START_EVERY:
-                pace.rate = min(pace.ceiling, pace.rate * SLOW_START_FACTOR)
+                pace.rate *= SLOW_START_FACTOR
                 pace.changed_at = now
+                pace.marks.append((now, pace.accepted))
+        elif pace.rate < pace.ceiling:
+            if now - pace.changed_at >= RAMP_EVERY:
+                pace.rate = min(pace.ceiling, pace.rate * RAMP_FACTOR)
+                pace.changed_at = now
+                pace.marks.append((now, pace.accepted))
         elif now - pace.changed_at >= PROBE_EVERY:
             pace.rate *= PROBE_FACTOR
             pace.changed_at = now
+            pace.marks.append((now, pace.accepted))
 
 
-def _sustained(rate: float, lasted: float, burst: int, burst_took: float) -> float:
-    """Slack's sustained rate `R`, from a pace of `rate` refused after `lasted` seconds.
+def _sustained(
+    marks: list[tuple[float, int]], accepted: int, allowance: int, now: float
+) -> tuple[float, float]:
+    """Bounds on Slack's sustained rate `R`, from what it took since each mark up to its 429.
 
-    A limit of `R` calls a second with an allowance of `A` refuses a pace `r` started on a full
-    allowance after `A / (r - R)` seconds. `A` itself is the first burst less what was refilled
-    while it lasted: `burst = A + R * burst_took`. Both together give `R`; when the first burst
-    took too long to separate the two, `A` is taken as the whole burst (a lower `R`: safe).
+    Over-driven from a full allowance `A` for `T` seconds, Slack takes `A + R * T` calls. From
+    the moment the over-driving began, `(taken - A) / T` is `R`; from any other mark it is less
+    (before it, calls sent below the limit count for less than `R`; after it, the allowance was
+    partly spent). So the largest is the estimate; taking `A` as the first burst, which may
+    include some refill, it errs low. `taken / T` at that mark errs high by `A / T`: together
+    they bound `R`, closely after a long run, loosely after a short one.
     """
-    if lasted > 2 * burst_took:
-        return (rate * lasted - burst) / (lasted - burst_took)
-    return rate - burst / lasted
+    low = high = 0.0
+    for when, before in marks:
+        lasted = now - when
+        if lasted > 1e-3:
+            taken = accepted - before
+            low = max(low, (taken - allowance) / lasted)
+            high = max(high, taken / lasted)
+    return low, high

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.pacing import FORGET_AFTER, PROBE_EVERY, Pacer
+from bot.pacing import FORGET_AFTER, Pacer, _sustained
 
 POST = "chat.postMessage"
 
@@ -138,18 +138,34 @@ def test_after_the_first_429_the_rate_doubles_every_quarter_second_callers_wait(
     assert pacer.rate(POST) == 10 * 2**4
 
 
-def test_at_the_estimate_the_rate_only_probes_a_percent_every_five_seconds(
+def test_past_the_ceiling_the_rate_only_probes_a_percent_every_five_seconds(
     pacer: Pacer, clock: FakeTime
 ) -> None:
     slack = TokenBucketSlack(clock, rate=40, burst=10)
     send(pacer, slack, 150)
-    learned = pacer.rate(POST)
-    assert learned is not None
+    ceiling = pacer.ceiling(POST)
+    assert ceiling < math.inf
+    slack.rate = 10_000  # Slack lets more through now: nothing refused from here on
     started = clock.now
-    while clock.now < started + 4 * PROBE_EVERY:
+    while clock.now < started + 30:
         pacer.wait_turn(POST)
         pacer.accepted(POST)
-    assert learned * 1.01**3 <= pacer.rate(POST) <= learned * 1.01**4 * 1.0001
+    rate = pacer.rate(POST)
+    assert rate is not None
+    # Up to the ceiling (ten percent a second), then a percent each five seconds at most.
+    assert ceiling * 1.01**3 <= rate <= ceiling * 1.01**6
+
+
+def test_the_bounds_from_one_run_contain_slacks_rate() -> None:
+    # Paced at 30/s for 2 s (under a 40/s limit: the allowance of 10 stays full), then at 80/s:
+    # refused when the allowance ran out, 10 / (80 - 40) = 0.25 s later.
+    marks = [(0.0, 0), (2.0, 60)]
+    low, high = _sustained(marks, accepted=60 + 10 + 10, allowance=10, now=2.25)
+    assert low == pytest.approx(40) and high == pytest.approx(80)
+    # With the first burst counted a little high (it included some refill), the low bound
+    # errs low, never high.
+    low, _ = _sustained(marks, accepted=80, allowance=12, now=2.25)
+    assert low < 40
 
 
 def test_a_429_before_any_call_got_through_keeps_the_rate(pacer: Pacer, clock: FakeTime) -> None:
