@@ -42,7 +42,7 @@ __all__ = ["DispatchReport", "dispatch_pass"]
 
 log = logging.getLogger("followup.dispatch")
 
-AGENTS_PER_THREAD = 4
+AGENTS_PER_THREAD = 8
 """At most this many agents per delivery thread are claimed and not yet delivered: enough to
 keep the pool busy, few enough that other instances claim the rest meanwhile."""
 

@@ -160,16 +160,25 @@ class Renderer:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are read once: overrides are checked at start-up (`followup run`
+            # refuses a broken one), and a restart picks up changes. Checking each file's
+            # modification time on every render cost two stat calls a draft.
+            auto_reload=False,
         )
         self.env.filters["short"] = _short
         self._generic: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        self._sources: dict[str, str] = {}
 
     def source_of(self, name: str) -> str:
         """Where a template comes from, as people should see it: the override or shipped file."""
-        if self.overrides_dir is not None and (self.overrides_dir / name).is_file():
-            return str(self.overrides_dir / name)
-        return f"templates/{name}"
+        found = self._sources.get(name)
+        if found is None:
+            found = (
+                str(self.overrides_dir / name) if self.is_override(name) else f"templates/{name}"
+            )
+            self._sources[name] = found
+        return found
 
     def is_override(self, name: str) -> bool:
         return self.overrides_dir is not None and (self.overrides_dir / name).is_file()

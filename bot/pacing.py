@@ -26,7 +26,8 @@ Here every thread calling a method shares one `_Pace`:
 
 Measured (bench/bench_dispatch.py, 2,000 DMs at 40 posts/s in bursts of 10) this takes about
 1.08x the ideal N/R, against 1.34x before; most of the rest is the first two Retry-After waits
-and the ramp up to the limit. Times come from an injected monotonic clock and sleep, so tests drive it without waiting.
+and the ramp up to the limit. Times come from an injected monotonic clock and sleep, so tests
+drive it without waiting.
 """
 
 from __future__ import annotations
