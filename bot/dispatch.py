@@ -43,8 +43,9 @@ __all__ = ["DispatchReport", "dispatch_pass"]
 log = logging.getLogger("followup.dispatch")
 
 AGENTS_PER_THREAD = 8
-"""At most this many agents per delivery thread are claimed and not yet delivered: enough to
-keep the pool busy, few enough that other instances claim the rest meanwhile."""
+"""At most this many agents per delivery thread are claimed and not yet delivered, and half
+as many are claimed at a time: enough to keep the pool busy and each round's fixed cost small,
+few enough that other instances claim the rest meanwhile."""
 
 
 def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> DispatchReport:
@@ -60,18 +61,23 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
     """
     report = DispatchReport()
     capacity = threads * AGENTS_PER_THREAD
+    round_size = capacity // 2
     in_flight: set[Future[None]] = set()
     with (
         Recorder(deps, report) as recorder,
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch") as pool,
     ):
         for _ in range(max_rounds):
-            while len(in_flight) > capacity // 2:
+            while len(in_flight) > capacity - round_size:
                 _, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             now = deps.clock.now()
             with serial(deps), deps.session_factory.begin() as session:
                 claimed = followup_store.claim_due(
-                    session, now, deps.worker, now + LEASE, agents=capacity - len(in_flight)
+                    session,
+                    now,
+                    deps.worker,
+                    now + LEASE,
+                    agents=min(round_size, capacity - len(in_flight)),
                 )
             if not claimed:
                 break
