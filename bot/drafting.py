@@ -174,9 +174,9 @@ class Renderer:
         """Where a template comes from, as people should see it: the override or shipped file."""
         found = self._sources.get(name)
         if found is None:
-            found = (
-                str(self.overrides_dir / name) if self.is_override(name) else f"templates/{name}"
-            )
+            found = f"templates/{name}"
+            if self.overrides_dir is not None and self.is_override(name):
+                found = str(self.overrides_dir / name)
             self._sources[name] = found
         return found
 
