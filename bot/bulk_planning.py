@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,8 @@ class MemoPolicy(Policy):
 
 
 class TabledCalendar(WorkingCalendar):
-    """A calendar answering `next_window_start` and `add_working_hours` by binary search.
+    """A calendar answering `next_window_start`, `add_working_hours` and `due_and_later` by
+    binary search.
 
     The windows of a span of local dates are computed once (with `window_on`, so DST and
     holidays are the original's), with the working time before each; a moment outside the
@@ -69,6 +71,8 @@ class TabledCalendar(WorkingCalendar):
     _worked: list[timedelta]
     _span: tuple[date, date] | None
     _bounds: tuple[datetime, datetime] | None
+    _spans: dict[tuple[float, float], tuple[timedelta, timedelta, timedelta, float]]
+    """Per pair of hours asked of `due_and_later`: both as spans, the table's reach, the max."""
 
     @classmethod
     def of(cls, calendar: WorkingCalendar) -> TabledCalendar:
@@ -79,6 +83,7 @@ class TabledCalendar(WorkingCalendar):
             ("_worked", []),
             ("_span", None),
             ("_bounds", None),
+            ("_spans", {}),
         )
         for name, value in empty:
             object.__setattr__(tabled, name, value)
@@ -141,6 +146,42 @@ class TabledCalendar(WorkingCalendar):
         if found >= len(self._starts) - 1:
             return super().add_working_hours(moment, hours)
         return self._starts[found] + (target - self._worked[found])
+
+    def due_and_later(
+        self, moment: datetime, first_hours: float, second_hours: float
+    ) -> tuple[datetime, datetime, datetime]:
+        spans = self._spans.get((first_hours, second_hours))
+        if spans is None:
+            hours = (first_hours, second_hours)
+            if not all(math.isfinite(h) and h >= 0 for h in hours):
+                return super().due_and_later(moment, first_hours, second_hours)
+            longest = max(hours)
+            reach = timedelta(days=TABLE_DAYS_AFTER // 2 + int(longest // 2))
+            spans = (timedelta(hours=first_hours), timedelta(hours=second_hours), reach, longest)
+            self._spans[hours] = spans
+        first, second, reach, longest = spans
+        moment = moment.astimezone(UTC)
+        bounds = self._bounds
+        if bounds is None or not (bounds[0] <= moment and moment + reach <= bounds[1]):
+            self._cover(moment, longest)
+        starts, worked, last = self._starts, self._worked, len(self._starts) - 1
+        # The same lookups as next_window_start and add_working_hours, shared: the due time
+        # lies in the window `index`, so both spans start counting from it.
+        index = bisect.bisect_right(self._ends, moment)
+        if index < last:
+            start = starts[index]
+            due = start if start > moment else moment
+            done = worked[index] + (due - start)
+            first_at, second_at = done + first, done + second
+            one = bisect.bisect_right(worked, first_at) - 1
+            two = bisect.bisect_right(worked, second_at) - 1
+            if one < last and two < last:
+                return (
+                    due,
+                    starts[one] + (first_at - worked[one]),
+                    starts[two] + (second_at - worked[two]),
+                )
+        return super().due_and_later(moment, first_hours, second_hours)
 
 
 # --- planning many cases ------------------------------------------------------------------

@@ -172,18 +172,26 @@ ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Ho
     zone=st.sampled_from(ZONES),
     minutes=st.integers(0, 60 * 24 * 400),
     hours=st.floats(0, 200, allow_nan=False),
+    more=st.floats(0, 40, allow_nan=False),
     days=st.sampled_from(["mon-fri", "mon,wed,sat", "sun-thu"]),
 )
 def test_tabled_calendar_equals_the_working_calendar(
-    zone: str, minutes: int, hours: float, days: str
+    zone: str, minutes: int, hours: float, more: float, days: str
 ) -> None:
     plain = WorkingCalendar.parse(
         tz=zone, days=days, start="08:30", end="17:15", holidays=["2026-12-25", "2027-01-01"]
     )
     tabled = TabledCalendar.of(plain)
     moment = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=minutes)
-    assert tabled.next_window_start(moment) == plain.next_window_start(moment)
+    due = plain.next_window_start(moment)
+    assert tabled.next_window_start(moment) == due
     assert tabled.add_working_hours(moment, hours) == plain.add_working_hours(moment, hours)
+    # A touch's due, reminder and lead times, found from one lookup.
+    assert tabled.due_and_later(moment, more, hours) == (
+        due,
+        plain.add_working_hours(due, more),
+        plain.add_working_hours(due, hours),
+    )
 
 
 def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
