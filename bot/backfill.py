@@ -212,20 +212,6 @@ def check_header(record: list[str]) -> list[str]:
     return header
 
 
-def _case_row(case: ClosedCase, team_id: int, owner_id: int | None, now: datetime) -> dict:
-    return {
-        "source": case.source,
-        "external_id": case.external_id,
-        "cycle": 1,
-        "status": "closed",
-        "team_id": team_id,
-        "owner_id": owner_id,
-        "created_at": now,
-        "updated_at": now,
-        **store._case_values(case),
-    }
-
-
 def _store_chunk(
     deps: Deps, planner: Planner, source: str, chunk: list[ClosedCase], report: ImportReport
 ) -> None:
@@ -243,11 +229,14 @@ def _store_chunk(
         owners = [planner.owner_of(c) for c in fresh]
         inserted = bulk.insert_cases(
             session,
-            [_case_row(c, t.id, o, now) for c, t, o in zip(fresh, teams, owners, strict=True)],
+            [
+                bulk.new_case_row(c, t.id, o, planner.manager_of(c), now)
+                for c, t, o in zip(fresh, teams, owners, strict=True)
+            ],
         )
         report.duplicates += len(fresh) - len(inserted)
         report.imported += len(inserted)
-        followups: list[dict[str, object]] = []
+        followups: list[tuple[object, ...]] = []
         for case, team, owner_id in zip(fresh, teams, owners, strict=True):
             case_id = inserted.get(case.external_id)
             if case_id is None:

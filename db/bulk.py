@@ -6,7 +6,6 @@ Functions take the session first and never commit.
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,8 @@ from sqlalchemy import JSON, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from db.cases import _insert
+from bot.cases import ClosedCase
+from db.cases import CASE_VALUE_COLUMNS, _insert, case_values
 from db.models import Agent, AuditEntry, Case, FollowUp, UTCDateTime
 
 
@@ -31,8 +31,75 @@ def existing_external_ids(session: Session, source: str, external_ids: Iterable[
     )
 
 
-def insert_cases(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert new cases of one source in one executemany; {external id: case id} of them.
+CASE_COLUMNS = (
+    "source",
+    "external_id",
+    "cycle",
+    "status",
+    "team_id",
+    "owner_id",
+    "account_manager_id",
+    "created_at",
+    "updated_at",
+    *CASE_VALUE_COLUMNS,
+)
+"""The columns of a new case's row, in `new_case_row`'s order."""
+
+FOLLOWUP_COLUMNS = (
+    # The same for every case whose touch is planned alike (bot.planning.row_head)...
+    "touch",
+    "role",
+    "rule",
+    "channel",
+    "template",
+    "priority",
+    "why",
+    "automated_ok",
+    "review_eligible",
+    "referral_eligible",
+    "assignee_id",
+    "cycle",
+    "state",
+    "draft_flags",
+    "version",
+    "attempts",
+    # ...and what differs from case to case.
+    "created_at",
+    "updated_at",
+    "case_id",
+    "due_at",
+    "remind_at",
+    "lead_at",
+    "missed_at",
+)
+"""The columns of a planned follow-up's row as `insert_followups` takes it."""
+
+
+def new_case_row(
+    closed: ClosedCase,
+    team_id: int,
+    owner_id: int | None,
+    manager_id: int | None,
+    now: datetime,
+) -> tuple[Any, ...]:
+    """The CASE_COLUMNS values of a case stored for the first time (cycle 1, closed)."""
+    return (
+        closed.source,
+        closed.external_id,
+        1,
+        "closed",
+        team_id,
+        owner_id,
+        manager_id,
+        now,
+        now,
+        *case_values(closed),
+    )
+
+
+def insert_cases(session: Session, rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    """Insert new cases of one source (CASE_COLUMNS tuples) in one executemany; {external
+    id: case id} of them.
 
     A case that appeared meanwhile (a webhook racing the import) is skipped, not duplicated,
     and is not in the answer.
@@ -47,40 +114,54 @@ def insert_cases(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, 
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(Case.external_id, Case.id)
         )
-        found = session.execute(statement, list(rows))
-        return {external_id: case_id for external_id, case_id in found}
-    # SQLite has one writer at a time (BEGIN IMMEDIATE): the new ids are the ones above the
-    # highest id before the insert.
-    before = session.scalar(select(func.coalesce(func.max(Case.id), 0))) or 0
-    _executemany(session, Case.__table__, rows, conflict=("source", "external_id"))
-    wanted = [row["external_id"] for row in rows]
-    found = session.execute(
-        select(Case.external_id, Case.id).where(
-            Case.source == rows[0]["source"], Case.external_id.in_(wanted), Case.id > before
+        found = session.execute(
+            statement, [dict(zip(CASE_COLUMNS, row, strict=True)) for row in rows]
         )
+        return {external_id: case_id for external_id, case_id in found}
+    # SQLite has one writer at a time (BEGIN IMMEDIATE): the rows above the highest id before
+    # the insert are the ones it inserted, no other writer's.
+    connection = session.connection()
+    before = connection.scalar(select(func.coalesce(func.max(Case.id), 0))) or 0
+    _executemany(session, Case.__table__, CASE_COLUMNS, rows, conflict=("source", "external_id"))
+    found = connection.execute(
+        select(Case.external_id, Case.id).where(Case.source == rows[0][0], Case.id > before)
     )
     return {external_id: case_id for external_id, case_id in found}
 
 
-def insert_followups(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert planned follow-ups of new cases in one executemany.
+def insert_followups(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert planned follow-ups (FOLLOWUP_COLUMNS tuples) of new cases in one executemany.
 
     A (case, cycle, touch) already planned (a webhook for the same case racing the import)
     is left alone.
     """
-    _executemany(session, FollowUp.__table__, rows, conflict=("case_id", "cycle", "touch"))
+    _executemany(
+        session, FollowUp.__table__, FOLLOWUP_COLUMNS, rows, conflict=("case_id", "cycle", "touch")
+    )
     return len(rows)
 
 
 def insert_audit(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Append many audit entries (at, actor, surface, entity, entity_id, action, detail)."""
-    _executemany(session, AuditEntry.__table__, rows, conflict=())
+    if rows:
+        columns = tuple(rows[0])
+        _executemany(
+            session,
+            AuditEntry.__table__,
+            columns,
+            [tuple(row[name] for name in columns) for row in rows],
+            conflict=(),
+        )
 
 
 def _executemany(
-    session: Session, table: Any, rows: Sequence[dict[str, Any]], conflict: tuple[str, ...]
+    session: Session,
+    table: Any,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    conflict: tuple[str, ...],
 ) -> None:
-    """INSERT … ON CONFLICT DO NOTHING of many rows with the same keys.
+    """INSERT … ON CONFLICT DO NOTHING of many rows, each a tuple of `columns`' values.
 
     On SQLite the rows go straight to the driver's executemany, converted the way the column
     types would convert them (SQLAlchemy's per-value bind processing is most of the cost of a
@@ -93,45 +174,44 @@ def _executemany(
         statement = postgresql.insert(table)
         if conflict:
             statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
-        connection.execute(statement, list(rows))
+        connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    names = list(rows[0])
-    converters = [_sqlite_converter(table.columns[name].type) for name in names]
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) "
-        f"VALUES ({', '.join('?' for _ in names)})"
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
         + (f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else "")
     )
-    pick = operator.itemgetter(*names)
-    converted = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
-    # Many rows share values (created_at, a Monday 09:00 due time, no tags): convert each once.
-    seen: dict[Any, Any] = {}
-    values = []
-    for row in rows:
-        record = list(pick(row))
-        for i, convert in converted:
-            value = record[i]
-            if value is None:
-                continue
-            if isinstance(value, dict):
-                record[i] = convert(value)
-                continue
-            key = (i, tuple(value)) if isinstance(value, list) else (i, value)
-            found = seen.get(key)
-            if found is None:
-                found = seen[key] = convert(value)
-            record[i] = found
-        values.append(tuple(record))
+    converters = [
+        (index, convert)
+        for index, name in enumerate(columns)
+        if (convert := _sqlite_converter(table.columns[name].type)) is not None
+    ]
+    values: Sequence[tuple[Any, ...]] = rows
+    if converters:
+        # Column by column: zip and map loop in C, and a column's repeated values (created_at,
+        # a Monday 09:00 due time, no tags) are converted once.
+        by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        for index, convert in converters:
+            by_column[index] = convert(by_column[index])
+        values = list(zip(*by_column, strict=True))
     connection.exec_driver_sql(sql, values)
 
 
-def _sqlite_converter(kind: Any) -> Callable[[Any], Any] | None:
-    """How SQLAlchemy would store a value of this column type in SQLite (None: as it is)."""
+def _sqlite_converter(kind: Any) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """How SQLAlchemy would store a column of this type in SQLite (None: as it is)."""
     if isinstance(kind, UTCDateTime):
-        return _sqlite_datetime
+        return _sqlite_datetimes
     if isinstance(kind, JSON):
-        return json.dumps
+        return _sqlite_json
     return None
+
+
+def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
+    text: dict[datetime | None, str | None] = {None: None}
+    for value in set(values):
+        if value is not None:
+            text[value] = _sqlite_datetime(value)
+    return list(map(text.__getitem__, values))
 
 
 def _sqlite_datetime(value: datetime) -> str:
@@ -140,6 +220,23 @@ def _sqlite_datetime(value: datetime) -> str:
         value = value.astimezone(UTC)
     # Of an aware UTC moment, isoformat's first 26 characters are the naive text.
     return value.isoformat(" ", "microseconds")[:26]
+
+
+def _sqlite_json(values: Sequence[Any]) -> list[str | None]:
+    text: dict[Any, str] = {}
+    converted: list[str | None] = []
+    for value in values:
+        if value is None:
+            converted.append(None)
+        elif isinstance(value, list):  # tags, draft flags: mostly the same few lists
+            key = tuple(value)
+            found = text.get(key)
+            if found is None:
+                found = text[key] = json.dumps(value)
+            converted.append(found)
+        else:
+            converted.append(json.dumps(value))
+    return converted
 
 
 def all_agents(session: Session) -> list[Agent]:

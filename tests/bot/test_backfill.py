@@ -19,7 +19,8 @@ from bot.bulk_planning import TabledCalendar
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.intake import accept_case
 from bot.working_hours import WorkingCalendar
-from db.models import Case, FollowUp
+from db import cases as store
+from db.models import Agent, Case, FollowUp
 
 HEADER = "case_id,subject,closed_at,owner_email,channel,kind,severity,b2b,tags,team"
 
@@ -213,3 +214,142 @@ def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: P
     assert "importing [" in done.stderr and "100%" in done.stderr
     assert "line 3: closed_at: not an ISO 8601 date and time: 'soon'" in done.stderr
     assert done.stdout.startswith("2 rows: imported 1, duplicates 0, rejected 1")
+
+
+def _roster(bot: Any) -> None:
+    """A lead in New York, an agent in Tokyo with her own lead, an account manager in Paris."""
+    now = bot.clock.now()
+    with bot.deps.session_factory.begin() as session:
+        team = store.team_for(session, "support", {}, now)
+        lead = Agent(
+            slack_user_id="UL1",
+            email="lead@example.com",
+            timezone="America/New_York",
+            team_id=team.id,
+            is_lead=True,
+            created_at=now,
+        )
+        own_lead = Agent(slack_user_id="UL2", email="boss@example.com", created_at=now)
+        session.add_all([lead, own_lead])
+        session.flush()
+        session.add_all(
+            [
+                Agent(
+                    slack_user_id="UA1",
+                    email="kei@example.com",
+                    timezone="Asia/Tokyo",
+                    team_id=team.id,
+                    lead_id=own_lead.id,
+                    created_at=now,
+                ),
+                Agent(
+                    slack_user_id="UM1",
+                    email="am@example.com",
+                    timezone="Europe/Paris",
+                    work_start="10:00",
+                    created_at=now,
+                ),
+            ]
+        )
+
+
+def _stored(bot: Any, prefix: str) -> dict[str, tuple[Any, ...]]:
+    """Each case's people and team, and its plan (ids replaced by Slack ids)."""
+    found = {}
+    with bot.deps.session_factory() as session:
+        agents = {a.id: a.slack_user_id for a in session.scalars(select(Agent))}
+        for case in session.scalars(select(Case).where(Case.external_id.like(f"{prefix}%"))):
+            plan = [
+                (
+                    f.touch,
+                    f.role,
+                    agents.get(f.assignee_id),
+                    f.rule,
+                    f.channel,
+                    f.template,
+                    f.priority,
+                    f.why,
+                    f.due_at,
+                    f.remind_at,
+                    f.lead_at,
+                    f.missed_at,
+                    f.automated_ok,
+                    f.review_eligible,
+                    f.referral_eligible,
+                    f.state,
+                    f.draft_flags,
+                    f.version,
+                    f.attempts,
+                )
+                for f in session.scalars(
+                    select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.touch)
+                )
+            ]
+            found[case.external_id.removeprefix(prefix)] = (
+                case.team.slug,
+                agents.get(case.owner_id),
+                agents.get(case.account_manager_id),
+                case.closed_at,
+                case.tags,
+                plan,
+            )
+    return found
+
+
+def test_imported_cases_are_stored_and_planned_as_each_webhook_case(bot: Any) -> None:
+    """Many kinds of case, people and close times: an import stores and plans each case as
+    `accept_case` does, but for the touches already past their cut-off."""
+    _roster(bot)
+    now = bot.clock.now()
+    header = (
+        "case_id,subject,closed_at,owner_email,owner_slack_id,channel,kind,severity,b2b,"
+        "senior_involved,account_manager_email,team,tags"
+    )
+    owners = [("kei@example.com", ""), ("lead@example.com", ""), ("", "UNEW9"), ("x@y.z", "")]
+    managers = ["", "am@example.com", "ghost@example.com"]
+    lines, webhook = [header], []
+    for i in range(120):
+        closed_at = now - timedelta(minutes=137 * i + i % 7)  # the last 11 days, any minute
+        email, slack_id = owners[i % 4]
+        facts = {
+            "channel": list(Channel)[i % 6],
+            "kind": list(Kind)[(i // 6) % 4],
+            "severity": list(Severity)[(i // 24) % 4],
+            "b2b": i % 5 == 0,
+            "senior_involved": i % 7 == 0,
+            "account_manager_email": managers[i % 3] or None,
+            "team": "support" if i % 2 else None,
+            "tags": ("escalated",) if i % 11 == 0 else (),
+        }
+        lines.append(
+            f"IMP-{i},Case {i},{closed_at.isoformat()},{email},{slack_id},{facts['channel']},"
+            f"{facts['kind']},{facts['severity']},{facts['b2b']},{facts['senior_involved']},"
+            f"{facts['account_manager_email'] or ''},{facts['team'] or ''},"
+            f"{';'.join(facts['tags'])}"
+        )
+        webhook.append(
+            ClosedCase(
+                source="zendesk",
+                external_id=f"WEB-{i}",
+                subject=f"Case {i}",
+                closed_at=closed_at,
+                owner_email=email or None,
+                owner_slack_id=slack_id or None,
+                **facts,
+            )
+        )
+    report = run(bot, "\n".join(lines), source="zendesk")
+    assert (report.imported, report.rejected) == (120, 0)
+    with bot.deps.session_factory.begin() as session:
+        for closed in webhook:
+            accept_case(session, bot.deps, closed, actor="test", surface="test")
+    imported, accepted = _stored(bot, "IMP-"), _stored(bot, "WEB-")
+    late = 0
+    for number, (*case, plan) in accepted.items():
+        *imported_case, imported_plan = imported[number]
+        assert imported_case == case, number
+        in_time = [touch for touch in plan if touch[11] > now]  # missed_at after now
+        assert imported_plan == in_time, number
+        late += len(plan) - len(in_time)
+    assert report.planned == sum(len(case[-1]) for case in imported.values())
+    assert report.too_late == late > 0 and report.planned > 0
