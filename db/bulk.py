@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, func, select
+from sqlalchemy import JSON, Boolean, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,19 @@ def existing_external_ids(session: Session, source: str, external_ids: Iterable[
     wanted = list(external_ids)
     if not wanted:
         return set()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Straight to the driver: compiling SQLAlchemy's expanding IN of a few thousand ids
+        # costs more than running the query.
+        marks = ", ".join("?" * len(wanted))
+        return set(
+            connection.exec_driver_sql(
+                f"SELECT external_id FROM cases WHERE source = ? AND external_id IN ({marks})",
+                (source, *wanted),
+            ).scalars()
+        )
     return set(
-        session.scalars(
+        connection.scalars(
             select(Case.external_id).where(Case.source == source, Case.external_id.in_(wanted))
         )
     )
@@ -121,10 +133,10 @@ def insert_cases(session: Session, rows: Sequence[tuple[Any, ...]]) -> dict[str,
     # SQLite has one writer at a time (BEGIN IMMEDIATE): the rows above the highest id before
     # the insert are the ones it inserted, no other writer's.
     connection = session.connection()
-    before = connection.scalar(select(func.coalesce(func.max(Case.id), 0))) or 0
+    before = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM cases").scalar()
     _executemany(session, Case.__table__, CASE_COLUMNS, rows, conflict=("source", "external_id"))
-    found = connection.execute(
-        select(Case.external_id, Case.id).where(Case.source == rows[0][0], Case.id > before)
+    found = connection.exec_driver_sql(
+        "SELECT external_id, id FROM cases WHERE source = ? AND id > ?", (rows[0][0], before)
     )
     return {external_id: case_id for external_id, case_id in found}
 
@@ -203,7 +215,19 @@ def _sqlite_converter(kind: Any) -> Callable[[Sequence[Any]], list[Any]] | None:
         return _sqlite_datetimes
     if isinstance(kind, JSON):
         return _sqlite_json
+    if isinstance(kind, Boolean):
+        return _sqlite_booleans
     return None
+
+
+_AS_INTEGER = {False: 0, True: 1, None: None}
+
+
+def _sqlite_booleans(values: Sequence[bool | None]) -> list[int | None]:
+    # Stored as 1 and 0 either way, but the driver binds an exact int directly and sends a
+    # bool (or a None, which cannot be helped) through its adapter lookup first: together
+    # they were a quarter of the driver's work in a backfill (callgrind).
+    return list(map(_AS_INTEGER.__getitem__, values))
 
 
 def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
@@ -214,12 +238,34 @@ def _sqlite_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
     return list(map(text.__getitem__, values))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _sqlite_datetime(value: datetime) -> str:
-    """UTCDateTime on SQLite: naive UTC in SQLAlchemy's SQLite DATETIME text format."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # Of an aware UTC moment, isoformat's first 26 characters are the naive text.
-    return value.isoformat(" ", "microseconds")[:26]
+    """UTCDateTime on SQLite: naive UTC in SQLAlchemy's SQLite DATETIME text format,
+    "2026-11-20 09:00:00.000000"."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime given to a UTCDateTime column")
+    # Built from the days, seconds and microseconds since the epoch, with the text of each
+    # date and of each second of a day kept: about twice as fast as isoformat, and every
+    # planned follow-up has four times of its own.
+    since = value - _EPOCH
+    micro = since.microseconds
+    return (
+        _date_text(since.days)
+        + _clock_text(since.seconds)
+        + (f"{micro:06d}" if micro else "000000")
+    )
+
+
+@lru_cache(maxsize=8192)
+def _date_text(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).isoformat(" ")[:11]
+
+
+@lru_cache(maxsize=86400)
+def _clock_text(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}."
 
 
 def _sqlite_json(values: Sequence[Any]) -> list[str | None]:

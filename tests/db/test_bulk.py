@@ -92,3 +92,13 @@ def test_a_bulk_case_and_follow_up_are_stored_as_the_orm_stores_them(session_fac
     for name in ("id", "case_id", "touch"):
         del bulk_followup[name], orm_row[name]
     assert bulk_followup == orm_row
+
+
+def test_sqlite_datetime_text_is_sqlalchemys_for_any_offset() -> None:
+    from db.bulk import _sqlite_datetime
+
+    for moment in TIMES + [t + timedelta(microseconds=1) for t in TIMES]:
+        naive = moment.astimezone(UTC).replace(tzinfo=None)
+        assert _sqlite_datetime(moment) == naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+    with pytest.raises(ValueError, match="naive"):
+        _sqlite_datetime(datetime(2026, 11, 20, 10, 0))
