@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot import backfill
 from bot.backfill import BackfillError, import_lines
 from bot.bulk_planning import TabledCalendar
 from bot.cases import Channel, ClosedCase, Kind, Severity
@@ -353,3 +355,28 @@ def test_imported_cases_are_stored_and_planned_as_each_webhook_case(bot: Any) ->
         late += len(plan) - len(in_time)
     assert report.planned == sum(len(case[-1]) for case in imported.values())
     assert report.too_late == late > 0 and report.planned > 0
+
+
+def test_the_collector_runs_rarely_while_importing_and_as_before_afterwards(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = gc.get_threshold()
+    during: list[int] = []
+    store_chunk = backfill._store_chunk
+
+    def spying(*args: Any) -> None:
+        during.append(gc.get_threshold()[0])
+        store_chunk(*args)
+
+    monkeypatch.setattr(backfill, "_store_chunk", spying)
+    run(bot, HEADER + "\n1,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n")
+    assert during == [max(before[0], backfill.RARE_COLLECTIONS)]
+    assert gc.get_threshold() == before
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(backfill, "_store_chunk", failing)
+    with pytest.raises(RuntimeError):
+        run(bot, HEADER + "\n2,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n")
+    assert gc.get_threshold() == before
