@@ -3,7 +3,8 @@
 Rows carry the generic webhook's fields and are stored under one webhook source (default
 `generic`), so a case that later arrives by that webhook is the same case, never a second one.
 Cases and planned follow-ups are written a few thousand per statement; planning is the policy's
-own `plan_touches`, with memoised rule matching and tabled working windows (bulk_planning).
+own `touch_steps` and `touch_times` (what `plan_touches` does), the steps worked out once per
+kind of case, the times from tabled working windows (bulk_planning).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Planning thousands of cases at once: exact, memoised stand-ins for the policy and calendars.
 
-`plan_touches` is pure, so a backfill can call it per row; what makes that slow is re-matching
-the same facts against every rule and re-deriving the same working windows day after day. These
-subclasses answer the same questions from tables built once, and fall back to the originals
-outside them, so a plan is identical to the one `accept_case` would make (a test checks it).
+`plan_touches` is pure, so a backfill could call it per row; what makes that slow is re-matching
+the same facts against every rule, working out the same touches for every case alike, and
+re-deriving the same working windows day after day. The planner works out each kind of case's
+touches once (`touch_steps`) and per case only their times (`touch_times`), and these subclasses
+answer the same questions from tables built once, falling back to the originals outside them:
+a plan is identical to the one `accept_case` would make (tests check it).
 """
 
 from __future__ import annotations
