@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import backfill
-from bot.backfill import BackfillError, import_lines
+from bot.backfill import BackfillError, RowError, import_lines, parse_row
 from bot.bulk_planning import TabledCalendar
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.intake import accept_case
@@ -112,6 +112,15 @@ def test_invalid_utf8_rejects_only_its_row(bot: Any) -> None:
     report = run(bot, raw)
     assert report.imported == 1
     assert report.rejection_lines() == ["line 2: contains bytes that are not valid UTF-8"]
+
+
+def test_only_bytes_that_were_not_utf8_are_called_so() -> None:
+    header = ["case_id", "subject", "closed_at", "owner_email"]
+    values = ["1", "Caf\udce9", "2026-11-19T10:00:00Z", "ada@example.com"]
+    with pytest.raises(RowError, match="not valid UTF-8"):
+        parse_row(header, values, "generic")
+    # A lone surrogate that no undecodable byte left behind is not one of them.
+    assert parse_row(header, ["1", "Caf\ud800", *values[2:]], "generic").subject == "Caf\ud800"
 
 
 def test_an_imported_case_is_the_webhooks_case_and_plans_the_same(bot: Any) -> None:
