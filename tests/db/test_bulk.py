@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.cases import Channel, ClosedCase, Kind, Severity
@@ -94,11 +97,21 @@ def test_a_bulk_case_and_follow_up_are_stored_as_the_orm_stores_them(session_fac
     assert bulk_followup == orm_row
 
 
-def test_sqlite_datetime_text_is_sqlalchemys_for_any_offset() -> None:
-    from db.bulk import _sqlite_datetime
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 2),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, PARIS_SUMMER, ZoneInfo("Asia/Kolkata"), ZoneInfo("Australia/Lord_Howe")]
+        ),
+    )
+)
+def test_sqlite_datetime_text_is_sqlalchemys_for_any_offset(moment: datetime) -> None:
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    # SQLAlchemy's SQLite DATETIME storage format.
+    assert bulk._sqlite_datetime(moment) == naive.strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    for moment in TIMES + [t + timedelta(microseconds=1) for t in TIMES]:
-        naive = moment.astimezone(UTC).replace(tzinfo=None)
-        assert _sqlite_datetime(moment) == naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+def test_a_naive_datetime_is_refused_as_the_column_type_refuses_it() -> None:
     with pytest.raises(ValueError, match="naive"):
-        _sqlite_datetime(datetime(2026, 11, 20, 10, 0))
+        bulk._sqlite_datetime(datetime(2026, 11, 20, 10, 0))
