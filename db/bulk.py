@@ -188,25 +188,25 @@ def _executemany(
             statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
         connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
         return
+    # Column by column: zip and map loop in C, and a column's repeated values (created_at,
+    # a Monday 09:00 due time, no tags) are converted once.
+    by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    kept = []
+    for index, name in enumerate(columns):
+        column = table.columns[name]
+        values = by_column[index]
+        if column.server_default is None and values.count(None) == len(values):
+            # NULL in every row (no owner known, no vendor agent id): left out, it is NULL
+            # all the same, and the driver does not look each None up among its adapters.
+            continue
+        convert = _sqlite_converter(column.type)
+        kept.append((name, values if convert is None else convert(values)))
     sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
+        f"INSERT INTO {table.name} ({', '.join(name for name, _ in kept)}) "
+        f"VALUES ({', '.join('?' for _ in kept)})"
         + (f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else "")
     )
-    converters = [
-        (index, convert)
-        for index, name in enumerate(columns)
-        if (convert := _sqlite_converter(table.columns[name].type)) is not None
-    ]
-    values: Sequence[tuple[Any, ...]] = rows
-    if converters:
-        # Column by column: zip and map loop in C, and a column's repeated values (created_at,
-        # a Monday 09:00 due time, no tags) are converted once.
-        by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        for index, convert in converters:
-            by_column[index] = convert(by_column[index])
-        values = list(zip(*by_column, strict=True))
-    connection.exec_driver_sql(sql, values)
+    connection.exec_driver_sql(sql, list(zip(*(values for _, values in kept), strict=True)))
 
 
 def _sqlite_converter(kind: Any) -> Callable[[Sequence[Any]], list[Any]] | None:

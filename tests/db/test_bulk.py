@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select
 
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from db import bulk, migrate
@@ -115,3 +115,28 @@ def test_sqlite_datetime_text_is_sqlalchemys_for_any_offset(moment: datetime) ->
 def test_a_naive_datetime_is_refused_as_the_column_type_refuses_it() -> None:
     with pytest.raises(ValueError, match="naive"):
         bulk._sqlite_datetime(datetime(2026, 11, 20, 10, 0))
+
+
+def test_a_column_null_in_every_row_is_null_whatever_its_server_default(tmp_path: Any) -> None:
+    metadata = MetaData()
+    table = Table(
+        "things",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20)),
+        Column("note", String(20), server_default="none given"),
+        Column("flag", Boolean),
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'things.db'}")
+    metadata.create_all(engine)
+    with make_session_factory(engine).begin() as session:
+        bulk._executemany(
+            session,
+            table,
+            ("name", "note", "flag"),
+            [("a", None, None), (None, None, True)],
+            conflict=(),
+        )
+        rows = session.connection().exec_driver_sql("SELECT name, note, flag FROM things")
+        assert [tuple(row) for row in rows] == [("a", None, None), (None, None, 1)]
+    engine.dispose()
