@@ -55,8 +55,6 @@ class MemoPolicy(Policy):
         return memo
 
     def match(self, case: CaseFacts) -> Match:
-        # Everything the steps depend on: the facts rules match and plan on, the team, and
-        # who the people are (their calendars are the planner's, one per team and person).
         key = (
             case.kind,
             case.severity,
