@@ -204,7 +204,8 @@ MAX_WINDOW_SHIFT = timedelta(days=31)
 
 
 def late_after(rule: Rule) -> timedelta:
-    """How long after close every touch of `rule` is surely past its cut-off.
+    """How long after close every touch of `rule` is surely past its cut-off: a case closed
+    longer ago than that has nothing to plan (a backfill of old history skips planning).
 
     A touch's cut-off is its due time plus the missed days, and its due time is at most
     MAX_WINDOW_SHIFT after close + offset.
@@ -213,14 +214,6 @@ def late_after(rule: Rule) -> timedelta:
         return timedelta()
     latest = max(t.after.delta for t in rule.touches)
     return latest + MAX_WINDOW_SHIFT + rule.overdue.missed_after
-
-
-def all_late(rule: Rule, closed_at: datetime, now: datetime) -> bool:
-    """True when every touch of `rule` is surely past its cut-off: nothing to plan.
-
-    A backfill of old history skips planning entirely.
-    """
-    return closed_at + late_after(rule) <= now
 
 
 @dataclass(frozen=True, slots=True)
