@@ -158,7 +158,8 @@ def row_head(
 def planned_row(
     touch: PlannedTouch, case_id: int, cycle: int, assignee: Agent | int | None, now: datetime
 ) -> dict[str, object]:
-    """The follow_ups row of one planned touch, as the bulk planner builds it."""
+    """The follow_ups row of one planned touch (`plan_case` inserts it; the bulk planner
+    builds the same values as a tuple, from the same `row_head`)."""
     assignee_id = assignee.id if isinstance(assignee, Agent) else assignee
     values = (
         *row_head(touch, cycle, assignee_id),
