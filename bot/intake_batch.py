@@ -192,26 +192,15 @@ def _write_new(
         planner.load(bulk.agents_by_slack_id(session, missing, now, team_id))
     owners = [planner.owner_of(closed) for _, closed in new]
     rows = [
-        {
-            "source": closed.source,
-            "external_id": closed.external_id,
-            "cycle": 1,
-            "status": "closed",
-            "team_id": team.id,
-            "owner_id": owner_id,
-            "account_manager_id": planner.manager_of(closed),
-            "created_at": now,
-            "updated_at": now,
-            **store._case_values(closed),
-        }
+        bulk.new_case_row(closed, team.id, owner_id, planner.manager_of(closed), now)
         for (_, closed), team, owner_id in zip(new, teams, owners, strict=True)
     ]
     inserted: dict[tuple[str, str], int] = {}
     for source in {closed.source for _, closed in new}:
-        mine = [row for row in rows if row["source"] == source]
+        mine = [row for row in rows if row[0] == source]
         for external_id, new_id in bulk.insert_cases(session, mine).items():
             inserted[(source, external_id)] = new_id
-    followups: list[dict[str, object]] = []
+    followups: list[tuple[object, ...]] = []
     audits: list[dict[str, object]] = []
     done: set[tuple[int, str, str]] = set()
     for (index, closed), team, owner_id in zip(new, teams, owners, strict=True):

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from bot.cases import Channel, Kind, Severity
 from bot.deps import Deps
-from bot.policy import CalendarFor, PlannedTouch, Role, explain, plan_touches
+from bot.policy import CalendarFor, PlannedTouch, Role, TouchStep, explain, plan_touches
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db import followups as followup_store
+from db.bulk import FOLLOWUP_COLUMNS
 from db.models import Agent, Case, FollowUp, Team
 
 
@@ -129,36 +130,48 @@ def _calendar_for(deps: Deps, case: Case, people: People) -> CalendarFor:
     return calendar_for
 
 
+def row_head(
+    touch: TouchStep | PlannedTouch, cycle: int, assignee_id: int | None
+) -> tuple[object, ...]:
+    """The first values of a follow_ups row (bulk.FOLLOWUP_COLUMNS): the ones that do not
+    depend on the case's id or times, so a backfill builds them once per kind of case."""
+    return (
+        touch.number,
+        str(touch.role),
+        touch.rule,
+        str(touch.channel),
+        touch.template,
+        touch.priority,
+        touch.why[:200],
+        touch.automated_ok,
+        touch.review_eligible,
+        touch.referral_eligible,
+        assignee_id,
+        cycle,
+        "planned",
+        [],
+        1,
+        0,
+    )
+
+
 def planned_row(
     touch: PlannedTouch, case_id: int, cycle: int, assignee: Agent | int | None, now: datetime
 ) -> dict[str, object]:
-    """The follow_ups row of one planned touch (intake and the CSV backfill insert these)."""
+    """The follow_ups row of one planned touch (`plan_case` inserts it; the bulk planner
+    builds the same values as a tuple, from the same `row_head`)."""
     assignee_id = assignee.id if isinstance(assignee, Agent) else assignee
-    return {
-        "case_id": case_id,
-        "cycle": cycle,
-        "touch": touch.number,
-        "role": str(touch.role),
-        "rule": touch.rule,
-        "channel": str(touch.channel),
-        "template": touch.template,
-        "priority": touch.priority,
-        "why": touch.why[:200],
-        "automated_ok": touch.automated_ok,
-        "assignee_id": assignee_id,
-        "state": "planned",
-        "due_at": touch.due_at,
-        "remind_at": touch.remind_at,
-        "lead_at": touch.lead_at,
-        "missed_at": touch.missed_at,
-        "review_eligible": touch.review_eligible,
-        "referral_eligible": touch.referral_eligible,
-        "draft_flags": [],
-        "version": 1,
-        "attempts": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = (
+        *row_head(touch, cycle, assignee_id),
+        now,
+        now,
+        case_id,
+        touch.due_at,
+        touch.remind_at,
+        touch.lead_at,
+        touch.missed_at,
+    )
+    return dict(zip(FOLLOWUP_COLUMNS, values, strict=True))
 
 
 def plan_case(session: Session, deps: Deps, case: Case) -> list[FollowUp]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -134,6 +134,11 @@ class Overdue:
     remind_after_working_hours: float = 4
     lead_after_working_hours: float = 16
     missed_after_days: float = 7
+
+    @cached_property
+    def missed_after(self) -> timedelta:
+        """`missed_after_days` as a span (built once: every planned touch adds it)."""
+        return timedelta(days=self.missed_after_days)
 
 
 @dataclass(frozen=True)
@@ -363,6 +368,79 @@ def _assignee(
     return Role.OWNER, owner, note
 
 
+@dataclass(frozen=True)
+class TouchStep:
+    """One touch of the matched rule for one case, before its times are known.
+
+    All of it follows from the rule, the case's facts and who is there to do it, none of it
+    from the close time: a backfill plans every case alike from the same steps.
+    """
+
+    number: int
+    rule: str
+    role: Role
+    requested_role: Role
+    fallback: str | None
+    calendar: WorkingCalendar
+    """The assignee's calendar (the team's when theirs is unknown)."""
+    channel: TouchChannel
+    template: str
+    automated_ok: bool
+    review_eligible: bool
+    referral_eligible: bool
+    priority: int
+    why: str
+    after: Duration
+
+
+def touch_steps(
+    case: CaseFacts, rule: Rule, policy: Policy, calendar_for: CalendarFor
+) -> list[TouchStep]:
+    """The touches `rule` asks for `case`: who, by which channel and template, in what order."""
+    priority = case_priority(case, rule)
+    automate = may_automate(case)
+    steps: list[TouchStep] = []
+    for number, touch in enumerate(rule.touches, start=1):
+        role, calendar, fallback = _assignee(touch.who, calendar_for, policy.calendar)
+        channel = touch.channel
+        if channel is TouchChannel.SAME:
+            channel = _SAME_CHANNEL.get(Channel(case.channel), TouchChannel.EMAIL)
+        steps.append(
+            TouchStep(
+                number=number,
+                rule=rule.name,
+                role=role,
+                requested_role=touch.who,
+                fallback=fallback,
+                calendar=calendar,
+                channel=channel,
+                template=touch.template,
+                automated_ok=touch.automated_ok and automate,
+                review_eligible=rule.public_review,
+                referral_eligible=rule.referral,
+                priority=priority,
+                why=_why(number, touch.after, str(case.kind)),
+                after=touch.after,
+            )
+        )
+    return steps
+
+
+def touch_times(
+    calendar: WorkingCalendar,
+    nominal: datetime,
+    lead_calendar: WorkingCalendar | None,
+    overdue: Overdue,
+) -> tuple[datetime, datetime, datetime, datetime]:
+    """Due, reminder, lead and missed times of a touch nominally at `nominal` (UTC)."""
+    due, remind_at, lead_at = calendar.due_and_later(
+        nominal, overdue.remind_after_working_hours, overdue.lead_after_working_hours
+    )
+    if lead_calendar is not None:  # the lead hears in the lead's own working hours
+        lead_at = lead_calendar.next_window_start(lead_at)
+    return due, remind_at, lead_at, due + overdue.missed_after
+
+
 def plan_touches(
     case: CaseFacts,
     closed_at: datetime,
@@ -372,50 +450,41 @@ def plan_touches(
 ) -> list[PlannedTouch]:
     """Every touch the matching rule asks for, with due, reminder, lead and missed times.
 
-    `rule` is `policy.match(case).rule` when the caller has already matched the case (a
-    backfill matches each distinct combination of facts once).
+    `rule` is `policy.match(case).rule` when the caller has already matched the case.
     """
     if closed_at.tzinfo is None or closed_at.utcoffset() is None:
         raise ValueError("closed_at needs a time zone")
     closed_at = closed_at.astimezone(UTC)
     if rule is None:
         rule = policy.match(case).rule
-    overdue = rule.overdue
-    priority = case_priority(case, rule)
     lead_calendar = calendar_for(Role.LEAD.value)
-    automate = may_automate(case)
     planned: list[PlannedTouch] = []
-    for number, touch in enumerate(rule.touches, start=1):
-        role, calendar, fallback = _assignee(touch.who, calendar_for, policy.calendar)
-        nominal = closed_at + touch.after.delta
-        due = calendar.next_window_start(nominal)
-        lead_at = calendar.add_working_hours(due, overdue.lead_after_working_hours)
-        if lead_calendar is not None:  # the lead hears in the lead's own working hours
-            lead_at = lead_calendar.next_window_start(lead_at)
-        channel = touch.channel
-        if channel is TouchChannel.SAME:
-            channel = _SAME_CHANNEL.get(Channel(case.channel), TouchChannel.EMAIL)
+    for step in touch_steps(case, rule, policy, calendar_for):
+        nominal = closed_at + step.after.delta
+        due, remind_at, lead_at, missed_at = touch_times(
+            step.calendar, nominal, lead_calendar, rule.overdue
+        )
         planned.append(
             PlannedTouch(
-                number=number,
-                rule=rule.name,
+                number=step.number,
+                rule=step.rule,
                 nominal_at=nominal,
                 due_at=due,
-                role=role,
-                requested_role=touch.who,
-                fallback=fallback,
-                tz=calendar.tz,
-                channel=channel,
-                template=touch.template,
-                remind_at=calendar.add_working_hours(due, overdue.remind_after_working_hours),
+                role=step.role,
+                requested_role=step.requested_role,
+                fallback=step.fallback,
+                tz=step.calendar.tz,
+                channel=step.channel,
+                template=step.template,
+                remind_at=remind_at,
                 lead_at=lead_at,
-                missed_at=due + timedelta(days=overdue.missed_after_days),
-                automated_ok=touch.automated_ok and automate,
-                review_eligible=rule.public_review,
-                referral_eligible=rule.referral,
-                priority=priority,
-                why=_why(number, touch.after, str(case.kind)),
-                after=touch.after,
+                missed_at=missed_at,
+                automated_ok=step.automated_ok,
+                review_eligible=step.review_eligible,
+                referral_eligible=step.referral_eligible,
+                priority=step.priority,
+                why=step.why,
+                after=step.after,
             )
         )
     return planned

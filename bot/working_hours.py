@@ -220,6 +220,19 @@ class WorkingCalendar:
             remaining -= available
         raise AssertionError("unreachable: _windows_after never ends")  # pragma: no cover
 
+    def due_and_later(
+        self, moment: datetime, first_hours: float, second_hours: float
+    ) -> tuple[datetime, datetime, datetime]:
+        """`next_window_start(moment)`, then `first_hours` and `second_hours` of working time
+        after it: a touch's due, reminder and lead times (a tabled calendar finds all three
+        from one lookup)."""
+        due = self.next_window_start(moment)
+        return (
+            due,
+            self.add_working_hours(due, first_hours),
+            self.add_working_hours(due, second_hours),
+        )
+
     def next_working_morning(self, moment: datetime) -> datetime:
         """The start of the first working window that begins after `moment` (today if early)."""
         moment = _aware(moment)

@@ -136,28 +136,52 @@ def link_agent(
         existing.agent_id = agent.id
 
 
-def _case_values(closed: ClosedCase) -> dict[str, Any]:
-    return {
-        "subject": closed.subject,
-        "resolution": closed.resolution,
-        "customer_name": closed.customer_name,
-        "customer_email": closed.customer_email,
-        "company": closed.company,
+CASE_VALUE_COLUMNS = (
+    "subject",
+    "resolution",
+    "customer_name",
+    "customer_email",
+    "company",
+    "channel",
+    "severity",
+    "kind",
+    "b2b",
+    "senior_involved",
+    "owner_email",
+    "owner_external_id",
+    "account_manager_email",
+    "tags",
+    "url",
+    "closed_at",
+)
+"""The columns of `cases` that a closed-case record sets, in `case_values`' order."""
+
+
+def case_values(closed: ClosedCase) -> tuple[Any, ...]:
+    """The values of CASE_VALUE_COLUMNS for a closed case (a tuple: the bulk path makes 50,000)."""
+    return (
+        closed.subject,
+        closed.resolution,
+        closed.customer_name,
+        closed.customer_email,
+        closed.company,
         # str() of a StrEnum is its value, without Enum's slow `.value` descriptor (bulk path).
-        "channel": str(closed.channel),
-        "severity": str(closed.severity),
-        "kind": str(closed.kind),
-        "b2b": closed.b2b,
-        "senior_involved": closed.senior_involved,
-        "owner_email": closed.owner_email.lower() if closed.owner_email else None,
-        "owner_external_id": closed.owner_external_id,
-        "account_manager_email": (
-            closed.account_manager_email.lower() if closed.account_manager_email else None
-        ),
-        "tags": list(closed.tags),
-        "url": closed.url,
-        "closed_at": closed.closed_at,
-    }
+        str(closed.channel),
+        str(closed.severity),
+        str(closed.kind),
+        closed.b2b,
+        closed.senior_involved,
+        closed.owner_email.lower() if closed.owner_email else None,
+        closed.owner_external_id,
+        closed.account_manager_email.lower() if closed.account_manager_email else None,
+        list(closed.tags),
+        closed.url,
+        closed.closed_at,
+    )
+
+
+def _case_values(closed: ClosedCase) -> dict[str, Any]:
+    return dict(zip(CASE_VALUE_COLUMNS, case_values(closed), strict=True))
 
 
 def cancel_open_followups(session: Session, case: Case, now: datetime) -> list[FollowUp]:

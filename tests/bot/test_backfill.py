@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -14,12 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.backfill import BackfillError, import_lines
+from bot import backfill
+from bot.backfill import BackfillError, RowError, import_lines, parse_row
 from bot.bulk_planning import TabledCalendar
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.intake import accept_case
 from bot.working_hours import WorkingCalendar
-from db.models import Case, FollowUp
+from db import cases as store
+from db.models import Agent, Case, FollowUp
 
 HEADER = "case_id,subject,closed_at,owner_email,channel,kind,severity,b2b,tags,team"
 
@@ -123,6 +126,15 @@ def test_a_nul_character_rejects_only_its_row(bot: Any) -> None:
     assert report.rejection_lines() == ["line 2: subject: must not contain NUL (U+0000) characters"]
 
 
+def test_only_bytes_that_were_not_utf8_are_called_so() -> None:
+    header = ["case_id", "subject", "closed_at", "owner_email"]
+    values = ["1", "Caf\udce9", "2026-11-19T10:00:00Z", "ada@example.com"]
+    with pytest.raises(RowError, match="not valid UTF-8"):
+        parse_row(header, values, "generic")
+    # A lone surrogate that no undecodable byte left behind is not one of them.
+    assert parse_row(header, ["1", "Caf\ud800", *values[2:]], "generic").subject == "Caf\ud800"
+
+
 def test_an_imported_case_is_the_webhooks_case_and_plans_the_same(bot: Any) -> None:
     run(
         bot,
@@ -184,18 +196,26 @@ ZONES = ["Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Ho
     zone=st.sampled_from(ZONES),
     minutes=st.integers(0, 60 * 24 * 400),
     hours=st.floats(0, 200, allow_nan=False),
+    more=st.floats(0, 40, allow_nan=False),
     days=st.sampled_from(["mon-fri", "mon,wed,sat", "sun-thu"]),
 )
 def test_tabled_calendar_equals_the_working_calendar(
-    zone: str, minutes: int, hours: float, days: str
+    zone: str, minutes: int, hours: float, more: float, days: str
 ) -> None:
     plain = WorkingCalendar.parse(
         tz=zone, days=days, start="08:30", end="17:15", holidays=["2026-12-25", "2027-01-01"]
     )
     tabled = TabledCalendar.of(plain)
     moment = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=minutes)
-    assert tabled.next_window_start(moment) == plain.next_window_start(moment)
+    due = plain.next_window_start(moment)
+    assert tabled.next_window_start(moment) == due
     assert tabled.add_working_hours(moment, hours) == plain.add_working_hours(moment, hours)
+    # A touch's due, reminder and lead times, found from one lookup.
+    assert tabled.due_and_later(moment, more, hours) == (
+        due,
+        plain.add_working_hours(due, more),
+        plain.add_working_hours(due, hours),
+    )
 
 
 def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
@@ -217,3 +237,167 @@ def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: P
     assert "importing [" in done.stderr and "100%" in done.stderr
     assert "line 3: closed_at: not an ISO 8601 date and time: 'soon'" in done.stderr
     assert done.stdout.startswith("2 rows: imported 1, duplicates 0, rejected 1")
+
+
+def _roster(bot: Any) -> None:
+    """A lead in New York, an agent in Tokyo with her own lead, an account manager in Paris."""
+    now = bot.clock.now()
+    with bot.deps.session_factory.begin() as session:
+        team = store.team_for(session, "support", {}, now)
+        lead = Agent(
+            slack_user_id="UL1",
+            email="lead@example.com",
+            timezone="America/New_York",
+            team_id=team.id,
+            is_lead=True,
+            created_at=now,
+        )
+        own_lead = Agent(slack_user_id="UL2", email="boss@example.com", created_at=now)
+        session.add_all([lead, own_lead])
+        session.flush()
+        session.add_all(
+            [
+                Agent(
+                    slack_user_id="UA1",
+                    email="kei@example.com",
+                    timezone="Asia/Tokyo",
+                    team_id=team.id,
+                    lead_id=own_lead.id,
+                    created_at=now,
+                ),
+                Agent(
+                    slack_user_id="UM1",
+                    email="am@example.com",
+                    timezone="Europe/Paris",
+                    work_start="10:00",
+                    created_at=now,
+                ),
+            ]
+        )
+
+
+def _stored(bot: Any, prefix: str) -> dict[str, tuple[Any, ...]]:
+    """Each case's people and team, and its plan (ids replaced by Slack ids)."""
+    found = {}
+    with bot.deps.session_factory() as session:
+        agents = {a.id: a.slack_user_id for a in session.scalars(select(Agent))}
+        for case in session.scalars(select(Case).where(Case.external_id.like(f"{prefix}%"))):
+            plan = [
+                (
+                    f.touch,
+                    f.role,
+                    agents.get(f.assignee_id),
+                    f.rule,
+                    f.channel,
+                    f.template,
+                    f.priority,
+                    f.why,
+                    f.due_at,
+                    f.remind_at,
+                    f.lead_at,
+                    f.missed_at,
+                    f.automated_ok,
+                    f.review_eligible,
+                    f.referral_eligible,
+                    f.state,
+                    f.draft_flags,
+                    f.version,
+                    f.attempts,
+                )
+                for f in session.scalars(
+                    select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.touch)
+                )
+            ]
+            found[case.external_id.removeprefix(prefix)] = (
+                case.team.slug,
+                agents.get(case.owner_id),
+                agents.get(case.account_manager_id),
+                case.closed_at,
+                case.tags,
+                plan,
+            )
+    return found
+
+
+def test_imported_cases_are_stored_and_planned_as_each_webhook_case(bot: Any) -> None:
+    """Many kinds of case, people and close times: an import stores and plans each case as
+    `accept_case` does, but for the touches already past their cut-off."""
+    _roster(bot)
+    now = bot.clock.now()
+    header = (
+        "case_id,subject,closed_at,owner_email,owner_slack_id,channel,kind,severity,b2b,"
+        "senior_involved,account_manager_email,team,tags"
+    )
+    owners = [("kei@example.com", ""), ("lead@example.com", ""), ("", "UNEW9"), ("x@y.z", "")]
+    managers = ["", "am@example.com", "ghost@example.com"]
+    lines, webhook = [header], []
+    for i in range(120):
+        closed_at = now - timedelta(minutes=137 * i + i % 7)  # the last 11 days, any minute
+        email, slack_id = owners[i % 4]
+        facts = {
+            "channel": list(Channel)[i % 6],
+            "kind": list(Kind)[(i // 6) % 4],
+            "severity": list(Severity)[(i // 24) % 4],
+            "b2b": i % 5 == 0,
+            "senior_involved": i % 7 == 0,
+            "account_manager_email": managers[i % 3] or None,
+            "team": "support" if i % 2 else None,
+            "tags": ("escalated",) if i % 11 == 0 else (),
+        }
+        lines.append(
+            f"IMP-{i},Case {i},{closed_at.isoformat()},{email},{slack_id},{facts['channel']},"
+            f"{facts['kind']},{facts['severity']},{facts['b2b']},{facts['senior_involved']},"
+            f"{facts['account_manager_email'] or ''},{facts['team'] or ''},"
+            f"{';'.join(facts['tags'])}"
+        )
+        webhook.append(
+            ClosedCase(
+                source="zendesk",
+                external_id=f"WEB-{i}",
+                subject=f"Case {i}",
+                closed_at=closed_at,
+                owner_email=email or None,
+                owner_slack_id=slack_id or None,
+                **facts,
+            )
+        )
+    report = run(bot, "\n".join(lines), source="zendesk")
+    assert (report.imported, report.rejected) == (120, 0)
+    with bot.deps.session_factory.begin() as session:
+        for closed in webhook:
+            accept_case(session, bot.deps, closed, actor="test", surface="test")
+    imported, accepted = _stored(bot, "IMP-"), _stored(bot, "WEB-")
+    late = 0
+    for number, (*case, plan) in accepted.items():
+        *imported_case, imported_plan = imported[number]
+        assert imported_case == case, number
+        in_time = [touch for touch in plan if touch[11] > now]  # missed_at after now
+        assert imported_plan == in_time, number
+        late += len(plan) - len(in_time)
+    assert report.planned == sum(len(case[-1]) for case in imported.values())
+    assert report.too_late == late > 0 and report.planned > 0
+
+
+def test_the_collector_runs_rarely_while_importing_and_as_before_afterwards(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = gc.get_threshold()
+    during: list[int] = []
+    store_chunk = backfill._store_chunk
+
+    def spying(*args: Any) -> None:
+        during.append(gc.get_threshold()[0])
+        store_chunk(*args)
+
+    monkeypatch.setattr(backfill, "_store_chunk", spying)
+    run(bot, HEADER + "\n1,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n")
+    assert during == [max(before[0], backfill.RARE_COLLECTIONS)]
+    assert gc.get_threshold() == before
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(backfill, "_store_chunk", failing)
+    with pytest.raises(RuntimeError):
+        run(bot, HEADER + "\n2,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n")
+    assert gc.get_threshold() == before
