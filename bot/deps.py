@@ -56,9 +56,11 @@ class ServerErrorRetry(ServerErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return not reconciled_by_sender(request) and super()._can_retry(
+        # slack-sdk asks every handler about every answer, 200s included: the cheap status
+        # test first, the request body only for an answer that would be retried.
+        return super()._can_retry(
             state=state, request=request, response=response, error=error
-        )
+        ) and not reconciled_by_sender(request)
 
 
 class ConnectionErrorRetry(ConnectionErrorRetryHandler):
@@ -72,9 +74,11 @@ class ConnectionErrorRetry(ConnectionErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return not reconciled_by_sender(request) and super()._can_retry(
+        # slack-sdk asks every handler about every answer, 200s included: the cheap status
+        # test first, the request body only for an answer that would be retried.
+        return super()._can_retry(
             state=state, request=request, response=response, error=error
-        )
+        ) and not reconciled_by_sender(request)
 
 
 class PacedRateLimitRetry(RateLimitErrorRetryHandler):

@@ -504,10 +504,13 @@ def _short(value: object, limit: int = 80) -> str:
     return text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def _split_subject(rendered: str) -> tuple[str | None, str]:
     """Separate an email's leading "Subject: ..." line from its body; tidy blank lines."""
     text = "\n".join(line.rstrip() for line in rendered.strip().splitlines())
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     first, _, rest = text.partition("\n")
     if first.lower().startswith("subject:"):
         return first[len("subject:") :].strip(), rest.strip()
