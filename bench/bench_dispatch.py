@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -260,9 +261,32 @@ def _template_row(deps: Deps, owner: str) -> tuple[dict[str, Any], dict[str, Any
     return case_row, followup_row
 
 
-def new_database(folder: Path, name: str, now: datetime) -> tuple[str, Deps]:
-    """A migrated SQLite file and seeder deps on a ManualClock at `now`."""
+PG_ADMIN = os.environ.get(
+    "FOLLOWUP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+_DROPS: list[Callable[[], None]] = []
+"""PostgreSQL databases made for a run, dropped at its end."""
+
+
+def new_database(folder: Path, name: str, now: datetime, kind: str = "sqlite") -> tuple[str, Deps]:
+    """A migrated database (a SQLite file, or a fresh PostgreSQL database dropped at the end
+    of the run) and seeder deps on a ManualClock at `now`."""
     url = f"sqlite:///{folder / name}"
+    if kind == "postgres":
+        from sqlalchemy import create_engine, text
+
+        database = f"followup_bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+
+        def drop() -> None:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+
+        _DROPS.append(drop)
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{database}"
     settings = Settings.from_env({"DATABASE_URL": url}, require_slack=False)
     migrate.upgrade(url)
     deps = replace(build_deps(settings, ManualClock(now)), worker="seeder")
@@ -323,8 +347,11 @@ def check_delivery(sandbox: SlackSandbox, deps: Deps, followup_ids: Sequence[int
 # -- the parts ---------------------------------------------------------------------------------
 
 
-def run_dispatch_process(env: dict[str, str], folder: Path, now: datetime) -> tuple[float, str]:
-    """`followup dispatch --now now` to the end; (wall seconds, its output)."""
+def run_dispatch_process(
+    env: dict[str, str], folder: Path, now: datetime, processes: int = 1
+) -> tuple[float, str]:
+    """`followup dispatch --now now` in `processes` processes at once, each to the end;
+    (wall seconds, the first one's output)."""
     command = [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env")]
     command += ["dispatch", "--now", now.isoformat()]
     profile = os.environ.get("BENCH_PROFILE")  # py-spy's output file: profile the pass
@@ -332,12 +359,24 @@ def run_dispatch_process(env: dict[str, str], folder: Path, now: datetime) -> tu
         spy = Path(sys.executable).with_name("py-spy")
         command = [str(spy), "record", "-r", "200", "-f", "raw", "-o", profile, "--", *command]
     started = time.monotonic()
-    done = subprocess.run(
-        command, env=process_env(env), cwd=folder, capture_output=True, text=True, timeout=1800
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"followup dispatch exited {done.returncode}:\n{done.stderr}")
-    return time.monotonic() - started, done.stdout.strip()
+    running = [
+        subprocess.Popen(
+            command,
+            env=process_env(env),
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = []
+    for process in running:
+        out, err = process.communicate(timeout=1800)
+        if process.returncode != 0:
+            raise RuntimeError(f"followup dispatch exited {process.returncode}:\n{err}")
+        outputs.append(out.strip())
+    return time.monotonic() - started, outputs[0]
 
 
 def delivery_window(sandbox: SlackSandbox) -> float:
@@ -348,17 +387,23 @@ def delivery_window(sandbox: SlackSandbox) -> float:
 
 
 def throughput(
-    folder: Path, count: int, agents: int, warm: bool, log: Callable[[str], None]
+    folder: Path,
+    count: int,
+    agents: int,
+    warm: bool,
+    log: Callable[[str], None],
+    database: str = "sqlite",
+    processes: int = 1,
 ) -> bool:
     due = [MONDAY_10_UTC] * count
     with SlackSandbox(bot_token="xoxb-bench-dispatch") as sandbox:
-        url, seeder = new_database(folder, "throughput.db", FRIDAY_10_UTC)
+        url, seeder = new_database(folder, "throughput.db", FRIDAY_10_UTC, database)
         started = time.monotonic()
         seeded = seed_bulk(seeder, sandbox, due, agents=agents, prefix="T", warm=warm)
         took = time.monotonic() - started
         log(f"seeded {count:,} follow-ups for {agents:,} agents in {took:.1f} s")
         sandbox.reset_calls()
-        wall, output = run_dispatch_process(bot_env(url, sandbox), folder, MONDAY_10_UTC)
+        wall, output = run_dispatch_process(bot_env(url, sandbox), folder, MONDAY_10_UTC, processes)
         window = delivery_window(sandbox)
         delivery = check_delivery(sandbox, seeder, seeded.followup_ids)
         posts = [c for c in sandbox.calls_to("chat.postMessage") if c.status == 200]
@@ -372,7 +417,8 @@ def throughput(
         f"dispatch: {delivery.dms:,} DMs ({count:,} follow-ups) in {window:.2f} s = "
         f"{ours:,.0f} DMs/s, {count / window:,.0f} follow-ups/s "
         f"(process wall time with start-up {wall:.2f} s = {delivery.dms / wall:,.0f} DMs/s); "
-        f"{'warm' if warm else 'cold'} agent profiles"
+        f"{'warm' if warm else 'cold'} agent profiles; {database}, "
+        f"{processes} `followup dispatch` process{'es' if processes > 1 else ''}"
     )
     log(
         f"baseline (bare WebClient, {THREADS} threads, the same {len(calls):,} "
@@ -534,6 +580,10 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=30, help="FOLLOWUP_DISPATCH_SECONDS")
     parser.add_argument("--spike", type=float, default=1 / 3, help="share due at once")
     parser.add_argument("--cold", action="store_true", help="agent profiles not fetched yet")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="`followup dispatch` processes (throughput)"
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "rate", "lateness"])
     parser.add_argument("--baseline-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -548,26 +598,44 @@ def main() -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="followup-bench-dispatch-") as scratch:
         folder = Path(scratch)
-        if "throughput" not in args.skip:
-            log("== throughput (unthrottled)")
-            ok &= throughput(folder, args.followups, args.agents, not args.cold, log)
-        if "rate" not in args.skip:
-            log("== rate-limited")
-            ok &= rate_limited(folder, args.followups, args.agents, args.rate, args.burst, log)
-        if "lateness" not in args.skip:
-            log("== lateness under load (`followup run`)")
-            ok &= lateness(
-                folder,
-                args.followups,
-                args.agents,
-                args.lateness_window,
-                args.interval,
-                args.spike,
-                log,
-            )
+        try:
+            ok = run_parts(args, folder, log)
+        finally:
+            for drop in _DROPS:
+                drop()
     log(f"machine load average {os.getloadavg()[0]:.2f} at the end")
     log("OK" if ok else "FAILED")
     return 0 if ok else 1
+
+
+def run_parts(args: argparse.Namespace, folder: Path, log: Callable[[str], None]) -> bool:
+    ok = True
+    if "throughput" not in args.skip:
+        log("== throughput (unthrottled)")
+        ok &= throughput(
+            folder,
+            args.followups,
+            args.agents,
+            not args.cold,
+            log,
+            args.database,
+            args.processes,
+        )
+    if "rate" not in args.skip:
+        log("== rate-limited")
+        ok &= rate_limited(folder, args.followups, args.agents, args.rate, args.burst, log)
+    if "lateness" not in args.skip:
+        log("== lateness under load (`followup run`)")
+        ok &= lateness(
+            folder,
+            args.followups,
+            args.agents,
+            args.lateness_window,
+            args.interval,
+            args.spike,
+            log,
+        )
+    return ok
 
 
 if __name__ == "__main__":
