@@ -33,6 +33,7 @@ latency a person sees while the bot is busy but not overloaded).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -224,6 +225,37 @@ def replies(sandbox: SlackSandbox, *, clear: bool = False) -> list[Any]:
     return seen
 
 
+class FullCollections:
+    """Pauses of CPython's full (generation 2) garbage collections, which stop every thread.
+
+    The sandbox runs in this process and keeps every reply it got (thousands of 28-block
+    messages during a saturating run): a full collection walks those too, which the bot's own
+    process in production would not. Counting them says how much of a p99 is that.
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def since(self, mark: int) -> str:
+        found = self.pauses[mark:]
+        if not found:
+            return "no full garbage collection"
+        return (
+            f"{len(found)} full garbage collection{'s' if len(found) > 1 else ''} "
+            f"(every thread stopped), longest {max(found) * 1000:.0f} ms"
+        )
+
+
 def settle(sandbox: SlackSandbox, quiet: float = 1.0, limit: float = 60.0) -> None:
     """Wait until no reply has reached the sandbox for `quiet` seconds: the bot is idle."""
     deadline = time.monotonic() + limit
@@ -326,12 +358,14 @@ def main() -> None:
             wait_for(lambda: len(replies(sandbox)) > before, "the refusal")
             print(f"  reply: {replies(sandbox)[-1].body.get('text', '')[:80]!r}")
             print(
-                f"bot: waitress {settings.http_threads} threads, Bolt listener pool 32; "
+                f"bot: waitress {settings.http_threads} threads, Bolt listener pool 32, "
+                f"GC young threshold {gc.get_threshold()[0]}; "
                 f"wrk -t2 -c{args.connections} -d{args.seconds}s; {load_average()}"
             )
 
             results: dict[str, tuple[WrkResult, WrkResult]] = {}
             paced_results: dict[str, tuple[WrkResult, WrkResult]] = {}
+            collections = FullCollections()
             for name, (body, content_type) in (("/followup due", command), ("Snooze click", click)):
                 script = workdir / "request.lua"
                 write_script(script, body, content_type)
@@ -341,7 +375,9 @@ def main() -> None:
                 run_wrk(bare_url, script, seconds=2, connections=args.connections)
                 replies(sandbox, clear=True)
                 write_script(script, body, content_type)
+                mark = len(collections.pauses)
                 ours = run_wrk(ours_url, script, seconds=args.seconds, connections=args.connections)
+                gc_saturating = collections.since(mark)
                 # The bot's listeners finish the work queued behind their acks before the bare
                 # app is measured, so the two runs do not share the CPU.
                 settle(sandbox)
@@ -353,9 +389,11 @@ def main() -> None:
                 # saturation, which is what a person clicking sees on a busy day.
                 pause = int(args.connections * 1000 / args.paced)
                 write_script(script, body, content_type, pause)
+                mark = len(collections.pauses)
                 ours_paced = run_wrk(
                     ours_url, script, seconds=args.seconds, connections=args.connections
                 )
+                gc_paced = collections.since(mark)
                 settle(sandbox)
                 write_script(script, body, content_type, pause)
                 base_paced = run_wrk(
@@ -371,10 +409,12 @@ def main() -> None:
                     f"p99 {ours.p99_ms:.1f} ms (target <= 100 ms); "
                     f"replies the sandbox got for the run: {answered:,}; {load_average()}"
                 )
+                print(f"  during the bot's run: {gc_saturating}")
                 print(f"  paced to ~{args.paced} requests/s over the same connections:")
                 print(f"  followup   {ours_paced.line()}")
                 print(f"  bare Bolt  {base_paced.line()}")
                 print(f"  p50 ratio {ours_paced.p50_ms / base_paced.p50_ms:.2f}x; {load_average()}")
+                print(f"  during the bot's paced run: {gc_paced}")
             print("\nsummary (saturating: every connection sends again as soon as answered)")
             for name, (ours, base) in results.items():
                 ratio = ours.p50_ms / base.p50_ms

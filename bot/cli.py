@@ -163,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dispatch":
             from bot.dispatch import dispatch_pass
             from bot.overdue import overdue_pass
-            from bot.runtime import GIL_SWITCH_SECONDS
+            from bot.runtime import tune_interpreter
 
-            sys.setswitchinterval(GIL_SWITCH_SECONDS)
+            tune_interpreter()
             report = dispatch_pass(deps)
             print(report.summary())
             print(overdue_pass(deps).summary())
