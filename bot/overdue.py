@@ -6,8 +6,8 @@ reminder sits under the draft and the buttons it is about (one place to act), an
 makes Slack show and notify it in the DM, which a plain reply to the bot's own message would
 not (the agent does not follow that thread). By `lead_at` the lead (the agent's own lead, else
 the team's) gets one DM naming the case and the agent; it goes to the lead alone, never to a
-channel. Past `missed_at` the follow-up counts as missed: `db.overdue.missed` computes it, no
-state changes.
+channel. Past `missed_at` the follow-up counts as missed in the digest
+(`db.digest.count_missed`); no state changes.
 
 Both happen in the recipient's working hours only, and not while they are away. Both are
 claimed in the database before Slack is called (`reminded_at`, `lead_notified_at`), so several

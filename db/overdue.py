@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -99,28 +99,3 @@ def claim_lead_notices(session: Session, ids: Sequence[int], now: datetime) -> l
 def unclaim_lead_notices(session: Session, ids: Sequence[int], claimed_at: datetime) -> int:
     """Undo this pass's lead-notice claim after Slack refused the DM."""
     return _unclaim(session, ids, FollowUp.lead_notified_at, claimed_at)
-
-
-def missed(session: Session, now: datetime, team_id: int | None = None) -> list[FollowUp]:
-    """Follow-ups past their missed cut-off with no outcome yet (what the digest flags)."""
-    statement = (
-        select(FollowUp)
-        .options(joinedload(FollowUp.case), joinedload(FollowUp.assignee))
-        .where(FollowUp.state.in_(OPEN_STATES), FollowUp.missed_at <= now)
-        .order_by(FollowUp.missed_at)
-    )
-    if team_id is not None:
-        statement = statement.join(Case, Case.id == FollowUp.case_id).where(Case.team_id == team_id)
-    return list(session.scalars(statement).unique())
-
-
-def count_missed(session: Session, now: datetime, team_id: int | None = None) -> int:
-    """How many follow-ups are missed right now (optionally for one team)."""
-    statement = (
-        select(func.count())
-        .select_from(FollowUp)
-        .where(FollowUp.state.in_(OPEN_STATES), FollowUp.missed_at <= now)
-    )
-    if team_id is not None:
-        statement = statement.join(Case, Case.id == FollowUp.case_id).where(Case.team_id == team_id)
-    return int(session.scalar(statement) or 0)
