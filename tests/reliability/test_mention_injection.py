@@ -4,8 +4,9 @@
 Outside text arrives three ways here: a helpdesk webhook (subject, customer, company,
 resolution, team), a watched channel's "ticket solved" message, and a CSV import; and an agent
 types it as the customer's words in the outcome modal. It is then shown by the nudge DM, the
-reminder in its thread, the lead's overdue notice, both App Home tabs, the outcome modal, the
-escalation post and its "handled" update, the agent's confirmation and the DM's update. Every
+reminder in its thread, the lead's overdue notice, the away agent's hand-off note, both App
+Home tabs, the outcome modal, the escalation post and its "handled" update, the agent's
+confirmation and the DM's update. Every
 Web API call and response-URL post the sandbox recorded is read back: no mrkdwn text anywhere
 holds a live token, and each surface shows the escaped text (so it was really exercised).
 
@@ -223,6 +224,38 @@ def test_hostile_rows_from_a_csv_import_reach_the_dm_as_text(bot: Any, tmp_path:
     assert dispatch_pass(bot.deps).delivered == 1
     surfaces = assert_no_live_mention(bot)
     assert escaped_on(surfaces, f"chat.postMessage {bot.sandbox.im_channel('U0AGENT')}")
+
+
+def test_the_away_hand_off_note_names_hostile_cases_as_text(bot: Any) -> None:
+    from bot.commands import run_command
+    from db.cases import agent_by_slack_id
+
+    with bot.deps.session_factory.begin() as session:
+        ada = agent_by_slack_id(session, "U0AGENT", bot.clock.now())
+        grace = agent_by_slack_id(session, "U0LEAD", bot.clock.now())
+        ada.email, grace.email = "ada@example.com", "grace@example.com"
+        session.flush()
+        ada.backup_id = grace.id
+    payload = {
+        "case_id": "MI-AWAY",
+        "subject": f"Refund missing {HOSTILE}",
+        "closed_at": FRIDAY_10_UTC.isoformat(),
+        "owner_email": "ada@example.com",
+        "customer_name": f"Mallory {HOSTILE}",
+        "kind": "request",
+    }
+    assert bot.post_generic(payload)[0] == 202
+    reply = run_command(
+        bot.deps, user_id="U0AGENT", channel_id="D0X", text="away until dec 1", trigger_id=None
+    )
+    assert reply is not None and "<@U0LEAD>" in reply.text, "Grace covers"
+    bot.clock.set(datetime(2026, 11, 23, 14, 0, tzinfo=UTC))  # 09:00 for Grace in New York
+    assert dispatch_pass(bot.deps).delivered == 1
+    surfaces = assert_no_live_mention(bot)
+    [note] = [m for m in bot.sandbox.dm_messages("U0AGENT") if "metadata" not in m]
+    assert "I handed 1 follow-up to" in note["text"]
+    assert "Refund missing &lt;!channel&gt;" in note["text"], "the subject, as text"
+    assert escaped_on(surfaces, f"chat.postMessage {bot.sandbox.im_channel('U0LEAD')}")
 
 
 def followup_of_or_none(bot: Any) -> FollowUp | None:
