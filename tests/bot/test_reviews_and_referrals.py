@@ -4,7 +4,6 @@ customer per period, whatever the outcome; a referral ask only after a confirmed
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.dispatch import dispatch_pass
+from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
 
 REVIEW = "an honest review"
@@ -38,10 +38,15 @@ def latest_draft(bot: Any) -> str:
     return json.dumps(bot.sandbox.dm_messages("U0AGENT")[-1]["blocks"])
 
 
+def outcome_modals(bot: Any) -> list[dict[str, Any]]:
+    views = bot.sandbox.views("U0AGENT", open_only=True)
+    return [v for v in views if v.get("callback_id") == ids.VIEW_OUTCOME]
+
+
 def record(bot: Any, result: str) -> None:
     dm = bot.sandbox.dm_messages("U0AGENT")[-1]
     followup_id = dm["metadata"]["event_payload"]["followup_ids"][0]
-    opened = len(bot.sandbox.views("U0AGENT"))
+    before = {v["id"] for v in outcome_modals(bot)}
     bot.driver.block_action_from_message(
         "U0AGENT",
         bot.sandbox.im_channel("U0AGENT"),
@@ -49,11 +54,9 @@ def record(bot: Any, result: str) -> None:
         ids.ACTION_FOLLOWED_UP,
         str(followup_id),
     )
-    deadline = time.monotonic() + 3
-    # The click is acknowledged before its modal opens: wait for this click's modal.
-    while len(bot.sandbox.views("U0AGENT")) <= opened and time.monotonic() < deadline:
-        time.sleep(0.02)
-    modal = bot.sandbox.views("U0AGENT", open_only=True)[-1]
+    # The click is acknowledged before its modal opens; meanwhile the App Home of an earlier
+    # outcome may be republished, so wait for this click's outcome modal itself.
+    [modal] = wait_for(lambda: [v for v in outcome_modals(bot) if v["id"] not in before])
     bot.driver.submit_view("U0AGENT", modal["id"], {"result": result})
 
 
