@@ -405,10 +405,15 @@ def test_drill_down_buttons_open_modals_listing_the_cases(week_bot: Any) -> None
             "U0LEAD", "C0DIGEST", post["ts"], button["action_id"], button["value"]
         )
         assert response.status == 200
-        views = wait_for(lambda n=opened: len(bot.sandbox.views("U0LEAD")) >= n and True)
-        assert views
-        view = bot.sandbox.views("U0LEAD")[-1]
-        assert view["callback_id"] == ids.VIEW_DIGEST_DRILLDOWN
+        drilldowns = wait_for(
+            lambda n=opened: [
+                v
+                for v in bot.sandbox.views("U0LEAD")
+                if v.get("callback_id") == ids.VIEW_DIGEST_DRILLDOWN
+            ][n - 1 : n]
+        )
+        assert drilldowns, f"the {label} drill-down opened"
+        [view] = drilldowns
         assert view["title"]["text"] == label
         seen[label] = json.dumps(view["blocks"], ensure_ascii=False)
     assert "zendesk:A3" in seen["Didn't hold"] and "zendesk:A4" in seen["Didn't hold"]
