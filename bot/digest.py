@@ -37,6 +37,7 @@ from bot.digest_content import (
     team_zone,
 )
 from db import digest as digest_store
+from db import digest_runs
 from db.models import Agent, Team
 
 log = logging.getLogger("followup.digest")
@@ -125,12 +126,12 @@ def _mark_stale(
     if team.created_at >= too_late.end:
         return
     with deps.session_factory() as session:
-        if digest_store.find(session, team.id, too_late.label) is not None:
+        if digest_runs.find(session, team.id, too_late.label) is not None:
             return
-        if not digest_store.has_digests_before(session, team.id, too_late.label):
+        if not digest_runs.has_digests_before(session, team.id, too_late.label):
             return
     with deps.session_factory.begin() as session:
-        recorded = digest_store.mark_stale(session, team.id, too_late.label, now)
+        recorded = digest_runs.mark_stale(session, team.id, too_late.label, now)
     if recorded:
         log.warning(
             "digest for team %s week %s was not posted by the end of the following week "
@@ -153,9 +154,9 @@ def post_week(
     now = deps.clock.now()
     recover_since: datetime | None = None
     with deps.session_factory.begin() as session:
-        digest_id = digest_store.claim(session, team.id, week.label, deps.worker, now)
+        digest_id = digest_runs.claim(session, team.id, week.label, deps.worker, now)
         if digest_id is None:
-            existing = digest_store.find(session, team.id, week.label)
+            existing = digest_runs.find(session, team.id, week.label)
             assert existing is not None
             if existing.state == "posted":
                 return "already posted"
@@ -163,7 +164,7 @@ def post_week(
                 return existing.state
             states = ("claimed", "failed", "stale") if force else ("claimed",)
             cutoff = now - STALE_CLAIM if existing.state == "claimed" else now + timedelta(1)
-            if not digest_store.take_over(
+            if not digest_runs.take_over(
                 session, existing.id, deps.worker, now, claimed_before=cutoff, states=states
             ):
                 return "busy"
@@ -182,11 +183,11 @@ def post_week(
             return "failed"
         if found is not None:
             with deps.session_factory.begin() as session:
-                digest_store.mark_posted(session, digest_id, channel, found, now, summary)
+                digest_runs.mark_posted(session, digest_id, channel, found, now, summary)
             report.reconciled.append(name)
             return "reconciled"
     with deps.session_factory() as session:
-        if not digest_store.still_ours(session, digest_id, deps.worker, now):
+        if not digest_runs.still_ours(session, digest_id, deps.worker, now):
             return "busy"
     try:
         response = deps.client.chat_postMessage(
@@ -205,17 +206,17 @@ def post_week(
         log.warning("digest %s: chat.postMessage failed: %s", name, code)
         if code in PERMANENT_ERRORS:
             with deps.session_factory.begin() as session:
-                digest_store.mark_failed(session, digest_id, code)
+                digest_runs.mark_failed(session, digest_id, code)
         report.failed.append(name)
         return "failed"
     posted_channel, ts = str(response["channel"]), str(response["ts"])
     with deps.session_factory.begin() as session:
-        digest_store.mark_posted(session, digest_id, posted_channel, ts, deps.clock.now(), summary)
+        digest_runs.mark_posted(session, digest_id, posted_channel, ts, deps.clock.now(), summary)
     report.posted.append(name)
     if not _upload_chart(deps, posted_channel, composed.content):
         report.chart_failed.append(name)
         with deps.session_factory.begin() as session:
-            digest_store.set_summary(session, digest_id, {**summary, "chart": "failed"})
+            digest_runs.set_summary(session, digest_id, {**summary, "chart": "failed"})
     return "posted"
 
 

@@ -20,6 +20,7 @@ from bot.digest_blocks import (
 from bot.digest_content import Week, team_zone, trim_quote
 from bot.slack_text import escape
 from db import digest as digest_store
+from db import digest_runs
 from db.digest import CaseRow
 from db.models import Team
 
@@ -50,7 +51,7 @@ def drilldown_modal(deps: Deps, value: str) -> View:
     digest_id, kind = parse_drilldown_value(value)
     now = deps.clock.now()
     with deps.session_factory() as session:
-        digest = digest_store.digest_by_id(session, digest_id)
+        digest = digest_runs.digest_by_id(session, digest_id)
         team = session.get(Team, digest.team_id) if digest is not None else None
         if digest is None or team is None:
             raise DrilldownGone(value)

@@ -17,7 +17,7 @@ from bot.digest import STALE_CLAIM, digest_due_pass
 from bot.runtime import build_deps
 from bot.scheduler import JOB_DIGEST, build_scheduler
 from db import cases as store
-from db import digest as digest_store
+from db import digest_runs
 from db.models import Case, Digest, FollowUp, Team
 
 NY = "America/New_York"
@@ -234,7 +234,7 @@ def test_a_crash_before_posting_posts_once_the_claim_is_stale(bot: Any) -> None:
     team_id = seed_team(bot.deps)
     bot.clock.set(DUE)
     with bot.deps.session_factory.begin() as session:
-        assert digest_store.claim(session, team_id, "2026-W47", "crashed:1", DUE) is not None
+        assert digest_runs.claim(session, team_id, "2026-W47", "crashed:1", DUE) is not None
     assert digest_due_pass(bot.deps).posted == []
     bot.clock.advance(STALE_CLAIM + timedelta(seconds=1))
     assert digest_due_pass(bot.deps).posted == ["support 2026-W47"]
