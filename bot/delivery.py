@@ -19,10 +19,12 @@ from slack_sdk.errors import SlackApiError
 from bot import ids as slack_ids
 from bot.blocks import NudgeItem
 from bot.deps import Deps
+from bot.nudges import nudge_dicts
 from bot.people import ensure_profile
 from bot.report import PassReport
 from db import bulk
 from db import followups as followup_store
+from db.models import Agent
 from db.nudge_rows import NudgeRow
 
 log = logging.getLogger("followup.dispatch")
@@ -86,7 +88,34 @@ class ReadyNudge:
     handed: list[Handed] = field(default_factory=list)
 
 
-def handed_over(rows: Sequence[NudgeRow], cover_id: int) -> list[Handed]:
+def ready_nudge(agent: Agent, rows: Sequence[NudgeRow], items: list[NudgeItem]) -> ReadyNudge:
+    """`agent`'s DM of `rows`, claimed by us and checked by `lease_ran_short`."""
+    lease_until = shortest_lease(rows)
+    assert lease_until is not None
+    return ReadyNudge(
+        agent_id=agent.id,
+        slack_user_id=agent.slack_user_id,
+        display_name=agent.display_name,
+        dm_channel=agent.dm_channel,
+        followup_ids=[f.id for f in rows],
+        items=items,
+        lease_until=lease_until,
+        handed=_handed_over(rows, agent.id),
+    )
+
+
+def shortest_lease(rows: Sequence[NudgeRow]) -> datetime | None:
+    """When the first of the rows' claims runs out (None: one of them is not leased)."""
+    leases = [f.lease_until for f in rows if f.lease_until is not None]
+    return min(leases) if leases and len(leases) == len(rows) else None
+
+
+def lease_ran_short(lease_until: datetime | None, now: datetime) -> bool:
+    """Too little of the claim left to post: another worker may take it over meanwhile."""
+    return lease_until is None or lease_until < now + MIN_LEASE_LEFT
+
+
+def _handed_over(rows: Sequence[NudgeRow], cover_id: int) -> list[Handed]:
     """The touches among `rows` handed to `cover_id` by someone away, per away agent."""
     by_away: dict[int, list[tuple[str, str]]] = {}
     for row in rows:
@@ -113,11 +142,9 @@ _SQLITE_WRITER = threading.Lock()
 def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:
     """Post the DM (unless our lease ran short) and hand it to the recorder; release the
     claims when Slack refuses it."""
-    from bot.nudges import nudge_dicts
-
     followup_ids = nudge.followup_ids
     now = deps.clock.now()
-    if now + MIN_LEASE_LEFT > nudge.lease_until:
+    if lease_ran_short(nudge.lease_until, now):
         log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
         return
     message = nudge_dicts(nudge.items, now, deps.policy.batch_cap)

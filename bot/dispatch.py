@@ -13,24 +13,26 @@ import logging
 from collections import defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.away import is_away
 from bot.delivery import (
     LEASE,
-    MIN_LEASE_LEFT,
     DispatchReport,
     ReadyNudge,
     Recorder,
     give_back,
-    handed_over,
+    lease_ran_short,
+    ready_nudge,
     send_nudge,
     serial,
+    shortest_lease,
 )
 from bot.deps import Deps
 from bot.dispatch_careful import deliver_carefully
-from bot.people import resolve_assignee
+from bot.nudges import prepare_items
+from bot.people import PROFILE_TTL, resolve_assignee
 from bot.planning import calendar_of
 from db import agents as agent_store
 from db import followups as followup_store
@@ -119,10 +121,6 @@ def _prepare_claimed(deps: Deps, claimed: list[int], report: DispatchReport) -> 
 
 
 def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: DispatchReport) -> _Batch:
-    from bot.away import is_away
-    from bot.nudges import prepare_items
-    from bot.people import PROFILE_TTL
-
     batch = _Batch()
     now = deps.clock.now()
     groups: dict[int, list[NudgeRow]] = defaultdict(list)
@@ -147,30 +145,15 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: Dispat
             followup_store.release(session, ids, deps.worker, next_window, now)
             report.add(deferred=len(ids))
             continue
-        if not _lease_left(group, now):
-            log.warning("lease on %s ran short; leaving them to the next claim", group)
+        if lease_ran_short(shortest_lease(group), now):
+            ids = [f.id for f in group]
+            log.warning("lease on %s ran short; leaving them to the next claim", ids)
             continue
         fast.append((agent, group))
     items = iter(prepare_items(deps, session, [f for _, g in fast for f in g], now))
     for agent, group in fast:
-        batch.ready.append(
-            ReadyNudge(
-                agent_id=agent.id,
-                slack_user_id=agent.slack_user_id,
-                display_name=agent.display_name,
-                dm_channel=agent.dm_channel,
-                followup_ids=[f.id for f in group],
-                items=[next(items) for _ in group],
-                lease_until=min(f.lease_until for f in group if f.lease_until),
-                handed=handed_over(group, agent.id),
-            )
-        )
+        batch.ready.append(ready_nudge(agent, group, [next(items) for _ in group]))
     return batch
-
-
-def _lease_left(group: list[NudgeRow], now: datetime) -> bool:
-    least = now + MIN_LEASE_LEFT
-    return all(f.lease_until is not None and f.lease_until > least for f in group)
 
 
 def _guarded(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:

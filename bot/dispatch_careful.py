@@ -10,18 +10,21 @@ import logging
 from typing import Any
 
 from bot import ids as slack_ids
+from bot.away import cover_for, is_away
 from bot.delivery import (
-    MIN_LEASE_LEFT,
     RETRY_LATER,
     DispatchReport,
     ReadyNudge,
     Recorder,
     give_back,
-    handed_over,
+    lease_ran_short,
+    ready_nudge,
     send_nudge,
     serial,
+    shortest_lease,
 )
 from bot.deps import Deps
+from bot.nudges import prepare_items
 from bot.people import ensure_profile
 from bot.planning import calendar_of
 from db import cases as store
@@ -52,8 +55,6 @@ def _prepare(
     deps: Deps, agent_id: int, followup_ids: list[int], report: DispatchReport
 ) -> ReadyNudge | None:
     """Refresh the profile, hand off an away agent's touches, reconcile a retried claim."""
-    from bot.nudges import prepare_items
-
     agent = ensure_profile(deps, agent_id)
     now = deps.clock.now()
     cover = _hand_off_if_away(deps, agent, followup_ids)
@@ -79,29 +80,17 @@ def _prepare(
     if not followup_ids:
         return None
     with serial(deps), deps.session_factory.begin() as session:
-        if not followup_store.still_held(session, followup_ids, deps.worker, now + MIN_LEASE_LEFT):
+        rows = nudge_rows.by_ids(session, followup_ids)
+        ours = all(f.state == "claimed" and f.claimed_by == deps.worker for f in rows)
+        if len(rows) != len(followup_ids) or not ours or lease_ran_short(shortest_lease(rows), now):
             log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
             return None
-        rows = nudge_rows.by_ids(session, followup_ids)
-        items = prepare_items(deps, session, rows, now)
-        lease_until = min(f.lease_until for f in rows if f.lease_until is not None)
-        return ReadyNudge(
-            agent_id=agent.id,
-            slack_user_id=agent.slack_user_id,
-            display_name=agent.display_name,
-            dm_channel=agent.dm_channel,
-            followup_ids=[f.id for f in rows],
-            items=items,
-            lease_until=lease_until,
-            handed=handed_over(rows, agent.id),
-        )
+        return ready_nudge(agent, rows, prepare_items(deps, session, rows, now))
 
 
 def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> Agent | None:
     """Who gets these touches: the agent, or while they are away whoever covers for them
     (`bot.away.cover_for`); None when they are away and nobody covers."""
-    from bot.away import cover_for, is_away
-
     now = deps.clock.now()
     if not is_away(agent, now):
         return agent

@@ -276,19 +276,6 @@ def release(
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def still_held(session: Session, ids: Sequence[int], worker: str, now: datetime) -> bool:
-    """True while this worker's lease on all of `ids` is still valid."""
-    held = session.scalars(
-        select(FollowUp.id).where(
-            FollowUp.id.in_(ids),
-            FollowUp.state == "claimed",
-            FollowUp.claimed_by == worker,
-            FollowUp.lease_until > now,
-        )
-    )
-    return len(list(held)) == len(ids)
-
-
 def set_assignee(
     session: Session, ids: Sequence[int], agent: Agent, handed_from: Agent | None = None
 ) -> None:

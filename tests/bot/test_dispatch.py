@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot import ids
 from bot.dispatch import dispatch_pass
@@ -143,6 +144,37 @@ def test_a_retry_whose_dm_history_cannot_be_read_waits_rather_than_posting_again
     later = dispatch_pass(bot.deps)
     assert (later.reconciled, later.delivered) == (1, 0)
     assert len(nudges(bot)) == 1
+
+
+def test_a_claim_whose_lease_ran_short_before_posting_is_left_for_the_next_claim(
+    bot: Any,
+) -> None:
+    assert post_case(bot)[0] == 202
+    bot.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    # The agent's first DM takes the careful path, which asks Slack for the profile and the
+    # DM channel first; while Slack is slow, 9 of the lease's 10 minutes go by.
+    for method in ("users.info", "conversations.open"):
+        bot.sandbox.fail_next(method, status=None, error=None, delay=0.5)
+    later = threading.Timer(0.2, bot.clock.advance, [timedelta(minutes=9)])
+    later.start()
+    slow = dispatch_pass(bot.deps)
+    later.join()
+    assert (slow.claimed, slow.delivered, slow.failed) == (1, 0, 0)
+    assert nudges(bot) == [], "posted with too little lease left to record it as ours"
+    with bot.deps.session_factory() as session:
+        [row] = nudge_rows.open_for_agent(session, ada_id(bot))
+        assert row.state == "claimed"
+    bot.clock.advance(timedelta(minutes=2))  # the lease is over: the next pass retries
+    retried = dispatch_pass(bot.deps)
+    assert (retried.delivered, retried.reconciled) == (1, 0)
+    assert len(nudges(bot)) == 1
+
+
+def ada_id(bot: Any) -> int:
+    with bot.deps.session_factory() as session:
+        agent_id = session.scalar(select(Agent.id).where(Agent.slack_user_id == "U0AGENT"))
+        assert agent_id is not None
+        return agent_id
 
 
 def test_several_due_for_one_agent_arrive_as_one_dm(bot: Any) -> None:
