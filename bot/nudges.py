@@ -203,18 +203,24 @@ def refresh_messages(deps: Deps, followup_ids: list[int]) -> None:
     with deps.session_factory() as session:
         rows = nudge_rows.by_ids(session, followup_ids)
         messages = {(f.slack_channel, f.slack_ts) for f in rows if f.slack_ts and f.slack_channel}
-        for channel, ts in messages:
-            assert channel is not None and ts is not None
-            shown = nudge_rows.of_message(session, channel, ts)
-            built = _current_message(deps, session, shown, now)
-            try:
-                deps.client.chat_update(
-                    channel=channel, ts=ts, text=built.text, blocks=built.blocks
-                )
-            except SlackApiError as error:
-                log.warning(
-                    "could not update DM %s/%s: %s", channel, ts, error.response.get("error")
-                )
+        built = {
+            (channel, ts): _current_message(
+                deps, session, nudge_rows.of_message(session, channel, ts), now
+            )
+            for channel, ts in messages
+            if channel is not None and ts is not None
+        }
+    # Slack is called after the transaction: on SQLite it holds the one writer's lock, and a
+    # rate-limited chat.update may wait seconds.
+    for (channel, ts), message in built.items():
+        _update(deps, channel, ts, message)
+
+
+def _update(deps: Deps, channel: str, ts: str, message: BuiltNudge) -> None:
+    try:
+        deps.client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    except SlackApiError as error:
+        log.warning("could not update DM %s/%s: %s", channel, ts, error.response.get("error"))
 
 
 def _current_message(
@@ -253,8 +259,5 @@ def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> N
         rows = nudge_rows.by_ids(session, [followup_id])
         if not rows:
             return
-        built = _current_message(deps, session, rows, now)
-        try:
-            deps.client.chat_update(channel=channel, ts=ts, text=built.text, blocks=built.blocks)
-        except SlackApiError as error:
-            log.warning("could not update DM %s/%s: %s", channel, ts, error.response.get("error"))
+        message = _current_message(deps, session, rows, now)
+    _update(deps, channel, ts, message)
