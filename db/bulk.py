@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from bot.cases import ClosedCase
-from db.cases import CASE_VALUE_COLUMNS, _insert, case_values
+from db.cases import CASE_VALUE_COLUMNS, case_values, dialect_insert
 from db.models import Agent, AuditEntry, Case, FollowUp, UTCDateTime
 
 
@@ -297,7 +297,7 @@ def agents_by_slack_id(
     if not wanted:
         return []
     session.execute(
-        _insert(session, Agent)
+        dialect_insert(session, Agent)
         .values([{"slack_user_id": s, "team_id": team_id, "created_at": now} for s in wanted])
         .on_conflict_do_nothing(index_elements=["slack_user_id"])
     )

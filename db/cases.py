@@ -35,7 +35,8 @@ class Upserted:
     cancelled: list[FollowUp]
 
 
-def _insert(session: Session, model: type[Any]) -> Any:
+def dialect_insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT in the session's dialect, so `on_conflict_do_nothing` works on both databases."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
@@ -45,7 +46,7 @@ def record_delivery(
 ) -> bool:
     """Remember a delivery key; False when it was seen before (a duplicate delivery)."""
     statement = (
-        _insert(session, InboundDelivery)
+        dialect_insert(session, InboundDelivery)
         .values(source=source, key=key[:300], result=result, received_at=now)
         .on_conflict_do_nothing(index_elements=["source", "key"])
         # RETURNING, not rowcount: PostgreSQL reports -1 rows for a skipped conflict here.
@@ -70,7 +71,7 @@ def team_for(session: Session, slug: str | None, defaults: dict[str, Any], now: 
     if found is not None:  # the usual case: one read, no write
         return found
     statement = (
-        _insert(session, Team)
+        dialect_insert(session, Team)
         .values(
             slug=slug,
             name=defaults.get("name", slug),
@@ -90,7 +91,7 @@ def agent_by_slack_id(
 ) -> Agent:
     """The agent with this Slack id, created (time zone unknown yet) on first sight."""
     statement = (
-        _insert(session, Agent)
+        dialect_insert(session, Agent)
         .values(slack_user_id=slack_user_id, team_id=team_id, created_at=now)
         .on_conflict_do_nothing(index_elements=["slack_user_id"])
     )
@@ -210,7 +211,7 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
     if closed.event is Event.CLOSED:
         inserted = (
             session.execute(
-                _insert(session, Case)
+                dialect_insert(session, Case)
                 .values(
                     source=closed.source,
                     external_id=closed.external_id,

@@ -8,22 +8,17 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from db.cases import dialect_insert
 from db.models import Digest
-
-
-def _insert(session: Session, model: type[Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def claim(session: Session, team_id: int, week: str, worker: str, now: datetime) -> int | None:
     """Insert the (team, week) row as claimed by `worker`; its id, or None when it existed."""
     statement = (
-        _insert(session, Digest)
+        dialect_insert(session, Digest)
         .values(
             team_id=team_id,
             week=week,
@@ -43,7 +38,7 @@ def claim(session: Session, team_id: int, week: str, worker: str, now: datetime)
 def mark_stale(session: Session, team_id: int, week: str, now: datetime) -> bool:
     """Record that the week's digest was never posted in time; False when a row existed."""
     statement = (
-        _insert(session, Digest)
+        dialect_insert(session, Digest)
         .values(team_id=team_id, week=week, state="stale", claimed_at=now, summary={})
         .on_conflict_do_nothing(index_elements=["team_id", "week"])
         .returning(Digest.id)

@@ -10,7 +10,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from db.cases import _insert
+from db.cases import dialect_insert
 from db.models import Agent, FollowUp
 
 
@@ -19,7 +19,7 @@ def insert_planned(session: Session, rows: Sequence[dict[str, Any]]) -> list[Fol
     if not rows:
         return []
     session.execute(
-        _insert(session, FollowUp)
+        dialect_insert(session, FollowUp)
         .values(list(rows))
         .on_conflict_do_nothing(index_elements=["case_id", "cycle", "touch"])
     )
