@@ -91,6 +91,10 @@ def build_app(
         context: dict[str, Any], body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         context["deps"] = deps
+        # Bolt hands each listener a plain WebClient of its own, built per request with our
+        # retry handlers but not our pacing: a 429 would be retried at once, not after its
+        # Retry-After. Listeners get the process's one paced client instead.
+        context["client"] = deps.client
         ack = context["ack"] = StickyAck()
         if acks_without_content(body):
             # Acknowledged here, in the request thread. Bolt runs a listener (and with it the

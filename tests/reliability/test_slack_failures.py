@@ -274,6 +274,8 @@ def test_a_click_opens_its_modal_when_half_the_calls_are_rate_limited(
     opened = wait_for(lambda: bot.sandbox.views("U0AGENT", open_only=True), timeout=5)
     assert [v["callback_id"] for v in opened] == [ids.VIEW_OUTCOME]
     assert statuses(bot.sandbox, "views.open") == Counter({429: 1, 200: 1})
+    refused, opened_at = (call.time for call in bot.sandbox.calls_to("views.open"))
+    assert opened_at - refused >= 0.95, "the listener's client retried before Retry-After"
 
 
 @pytest.mark.parametrize("text", ["due", "stats", "help"])
