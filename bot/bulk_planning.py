@@ -43,6 +43,19 @@ TABLE_DAYS_AFTER = 120
 """Windows tabled around a moment first asked about; beyond them the table is extended."""
 
 
+def _facts_key(case: CaseFacts) -> tuple[Any, ...]:
+    """The facts of a case that policy rules match and plan on."""
+    return (
+        case.kind,
+        case.severity,
+        case.channel,
+        case.b2b,
+        case.senior_involved,
+        tuple(case.tags),
+        case.team,
+    )
+
+
 class MemoPolicy(Policy):
     """A policy whose `match` remembers the rule per distinct set of case facts."""
 
@@ -55,15 +68,7 @@ class MemoPolicy(Policy):
         return memo
 
     def match(self, case: CaseFacts) -> Match:
-        key = (
-            case.kind,
-            case.severity,
-            case.channel,
-            case.b2b,
-            case.senior_involved,
-            tuple(case.tags),
-            case.team,
-        )
+        key = _facts_key(case)
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = super().match(case)
@@ -321,13 +326,7 @@ class Planner:
         # Everything the steps depend on: the facts rules match and plan on, the team, and
         # who the people are (their calendars are the planner's, one per team and person).
         key = (
-            case.kind,
-            case.severity,
-            case.channel,
-            case.b2b,
-            case.senior_involved,
-            tuple(case.tags),
-            case.team,
+            *_facts_key(case),
             team.id,
             owner_id,
             bool(case.account_manager_email),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -317,7 +317,7 @@ def plan_extra(
         due_at=due,
         remind_at=calendar.add_working_hours(due, overdue.remind_after_working_hours),
         lead_at=calendar.add_working_hours(due, overdue.lead_after_working_hours),
-        missed_at=due + timedelta(days=overdue.missed_after_days),
+        missed_at=due + overdue.missed_after,
         review_eligible=False,
         referral_eligible=followup.referral_eligible,
         draft_flags=[],
