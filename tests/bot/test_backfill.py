@@ -23,6 +23,7 @@ from bot.intake import accept_case
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db.models import Agent, Case, FollowUp
+from tests.bot.stored_plans import stored_plan
 
 HEADER = "case_id,subject,closed_at,owner_email,channel,kind,severity,b2b,tags,team"
 
@@ -282,32 +283,7 @@ def _stored(bot: Any, prefix: str) -> dict[str, tuple[Any, ...]]:
     with bot.deps.session_factory() as session:
         agents = {a.id: a.slack_user_id for a in session.scalars(select(Agent))}
         for case in session.scalars(select(Case).where(Case.external_id.like(f"{prefix}%"))):
-            plan = [
-                (
-                    f.touch,
-                    f.role,
-                    agents.get(f.assignee_id),
-                    f.rule,
-                    f.channel,
-                    f.template,
-                    f.priority,
-                    f.why,
-                    f.due_at,
-                    f.remind_at,
-                    f.lead_at,
-                    f.missed_at,
-                    f.automated_ok,
-                    f.review_eligible,
-                    f.referral_eligible,
-                    f.state,
-                    f.draft_flags,
-                    f.version,
-                    f.attempts,
-                )
-                for f in session.scalars(
-                    select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.touch)
-                )
-            ]
+            plan = stored_plan(session, case.id, agents, counters=True)
             found[case.external_id.removeprefix(prefix)] = (
                 case.team.slug,
                 agents.get(case.owner_id),

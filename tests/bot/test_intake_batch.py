@@ -16,6 +16,7 @@ from bot.intake import accept_case
 from bot.intake_batch import Delivery, IntakeWriter, write_together
 from db import cases as store
 from db.models import Agent, AgentLink, AuditEntry, Case, FollowUp, InboundDelivery
+from tests.bot.stored_plans import stored_plan
 
 CLOSED = datetime(2026, 11, 19, 16, 30, tzinfo=UTC)
 
@@ -112,29 +113,7 @@ def _snapshot(bot: Any, prefix: str) -> list[tuple[Any, ...]]:
         for case in session.scalars(
             select(Case).where(Case.external_id.like(f"{prefix}%")).order_by(Case.external_id)
         ):
-            plan = [
-                (
-                    f.touch,
-                    f.role,
-                    agents.get(f.assignee_id),
-                    f.rule,
-                    f.channel,
-                    f.template,
-                    f.priority,
-                    f.why,
-                    f.due_at,
-                    f.remind_at,
-                    f.lead_at,
-                    f.missed_at,
-                    f.automated_ok,
-                    f.review_eligible,
-                    f.referral_eligible,
-                    f.state,
-                )
-                for f in session.scalars(
-                    select(FollowUp).where(FollowUp.case_id == case.id).order_by(FollowUp.touch)
-                )
-            ]
+            plan = stored_plan(session, case.id, agents)
             rows.append(
                 (
                     case.external_id.removeprefix(prefix),
