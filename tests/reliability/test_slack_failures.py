@@ -238,7 +238,11 @@ def click(bot: Any, nudged: dict[str, Any]) -> tuple[Any, float]:
 
 
 def ephemeral_texts(bot: Any) -> list[str]:
-    return [json.dumps(e) for e in bot.sandbox.ephemeral("U0AGENT")]
+    """What the agent sees of each ephemeral message: its text and blocks, not its ts."""
+    return [
+        json.dumps({"text": e.get("text"), "blocks": e.get("blocks")})
+        for e in bot.sandbox.ephemeral("U0AGENT")
+    ]
 
 
 @pytest.mark.parametrize(
