@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import outcome_views as ov
 from bot.deps import Deps
-from bot.planning import calendar_of
+from bot.planning import calendar_of, team_lead
 from bot.policy import no_reply_retry_at
 from db import cases as store
 from db.models import Agent, FollowUp, Outcome
@@ -301,6 +301,11 @@ def plan_extra(
 ) -> FollowUp:
     calendar = calendar_of(deps, followup.case.team, followup.assignee)
     overdue = deps.policy.overdue
+    lead_at = calendar.add_working_hours(due, overdue.lead_after_working_hours)
+    assignee, team = followup.assignee, followup.case.team
+    lead = team_lead(session, (assignee.team if assignee else None) or team, assignee)
+    if lead is not None:  # the lead hears in the lead's own working hours, as for planned touches
+        lead_at = calendar_of(deps, lead.team or team, lead).next_window_start(lead_at)
     extra = FollowUp(
         case_id=followup.case_id,
         cycle=followup.cycle,
@@ -316,7 +321,7 @@ def plan_extra(
         state="planned",
         due_at=due,
         remind_at=calendar.add_working_hours(due, overdue.remind_after_working_hours),
-        lead_at=calendar.add_working_hours(due, overdue.lead_after_working_hours),
+        lead_at=lead_at,
         missed_at=due + overdue.missed_after,
         review_eligible=False,
         referral_eligible=followup.referral_eligible,

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -164,6 +165,31 @@ def test_the_leads_handled_button_plans_a_fresh_check_in(bot: Any, nudged: Any) 
     )
     assert handled
     assert wait_for(lambda: "handled by a lead" in dm_text(bot, nudged)), "the agent's DM too"
+
+
+def test_a_fresh_check_in_tells_the_lead_in_the_leads_own_working_hours(
+    bot: Any, nudged: Any
+) -> None:
+    make_lead(bot)
+    with bot.deps.session_factory.begin() as session:
+        lead = session.scalar(select(Agent).where(Agent.slack_user_id == "U0LEAD"))
+        assert lead is not None
+        lead.timezone = "Asia/Tokyo"  # nine hours ahead of London: no working hour in common
+    click(bot, nudged, ids.ACTION_FOLLOWED_UP)
+    modal = opened_modal(bot, "U0AGENT", ids.VIEW_OUTCOME)
+    bot.driver.submit_view("U0AGENT", modal["id"], {"result": "not_resolved"})
+    [post] = wait_for(lambda: bot.sandbox.messages("C0ESCALATE"))
+    bot.driver.block_action_from_message(
+        "U0LEAD", "C0ESCALATE", post["ts"], ids.ACTION_ESCALATION_HANDLED, str(nudged["id"])
+    )
+    assert wait_for(lambda: followup(bot, nudged["id"]).state == "escalation_handled")
+    with bot.deps.session_factory() as session:
+        planned = session.scalars(select(FollowUp).where(FollowUp.state == "planned")).all()
+    [fresh] = [f for f in planned if f.why.startswith("a fresh check-in")]
+    assert fresh.lead_at is not None and fresh.remind_at is not None
+    assert fresh.lead_at > fresh.remind_at
+    local = fresh.lead_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert local.weekday() < 5 and 9 <= local.hour < 18, local
 
 
 def test_no_reply_plans_one_gentle_touch_then_closes_as_no_response(bot: Any, nudged: Any) -> None:
