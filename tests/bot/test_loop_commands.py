@@ -62,7 +62,10 @@ def test_done_opens_the_outcome_modal_and_closes_the_loop(bot: Any, sent: int) -
     assert modal
     bot.driver.submit_view("U0AGENT", modal[-1]["id"], {"result": "resolved"})
     assert state(bot, sent) == "done"
-    assert "Loop closed" in json.dumps(bot.sandbox.dm_messages("U0AGENT")[0]["blocks"])
+    # The DM is updated after the submission is acknowledged, not before.
+    assert wait_for(
+        lambda: "Loop closed" in json.dumps(bot.sandbox.dm_messages("U0AGENT")[0]["blocks"])
+    )
 
 
 def test_done_with_an_unknown_case_says_so(bot: Any, sent: int) -> None:
