@@ -6,6 +6,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +101,30 @@ def lua_string(value: str) -> str:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+@contextmanager
+def profiled(name: str) -> Iterator[None]:
+    """With `BENCH_PROFILE=PREFIX` set, py-spy samples this process (all threads, 50 Hz, idle
+    ones too) while the block runs and writes `PREFIX-<name>.raw` (flamegraph's folded
+    format); without it, nothing."""
+    prefix = os.environ.get("BENCH_PROFILE")
+    if not prefix:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    out = f"{prefix}-{name}.raw"
+    command = [str(spy), "record", "--pid", str(os.getpid()), "-r", "50", "--idle"]
+    spying = subprocess.Popen(
+        [*command, "-f", "raw", "-o", out, "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # py-spy attaches before the measured run starts
+    try:
+        yield
+    finally:
+        spying.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+        _, err = spying.communicate(timeout=60)
+        print(f"  profile: {out} ({err.strip().splitlines()[-1] if err.strip() else 'written'})")

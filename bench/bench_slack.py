@@ -28,6 +28,9 @@ Each request is measured twice: saturating (wrk's closed loop: each of the 50 co
 again as soon as it is answered, so latency is 50 / throughput) and paced (the same 50
 connections, each pausing at random, so that about `--paced` requests/s arrive in all: the ack
 latency a person sees while the bot is busy but not overloaded).
+
+`BENCH_PROFILE=/tmp/slack` samples the process with py-spy during each saturating run of ours
+(`/tmp/slack-due.raw`, `/tmp/slack-click.raw`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from sqlalchemy import create_engine, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _wrk import WrkResult, load_average, lua_string, require_wrk, run_wrk
+from _wrk import WrkResult, load_average, lua_string, profiled, require_wrk, run_wrk
 
 from bot import ids
 from bot.config import Settings
@@ -376,7 +379,10 @@ def main() -> None:
                 replies(sandbox, clear=True)
                 write_script(script, body, content_type)
                 mark = len(collections.pauses)
-                ours = run_wrk(ours_url, script, seconds=args.seconds, connections=args.connections)
+                with profiled("slack-" + name.split()[-1].strip("/")):
+                    ours = run_wrk(
+                        ours_url, script, seconds=args.seconds, connections=args.connections
+                    )
                 gc_saturating = collections.since(mark)
                 # The bot's listeners finish the work queued behind their acks before the bare
                 # app is measured, so the two runs do not share the CPU.

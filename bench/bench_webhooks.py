@@ -19,6 +19,9 @@ The baseline, in the same run: a tiny WSGI app that reads the body and answers 2
 JSON body, served by the same `bot.server.HttpServer` (same thread count) on another port, fed
 the same requests. Prints cases/s for each and the ratio. Targets: >= 1,000 cases/s on SQLite,
 >= 50% of the bare endpoint.
+
+`BENCH_PROFILE=/tmp/ingest` samples the bot's process with py-spy during each measured run of
+ours (`/tmp/ingest-webhooks-sqlite.raw`, ...): the profile quoted in the README came from there.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _wrk import WrkResult, load_average, require_wrk, run_wrk
+from _wrk import WrkResult, load_average, profiled, require_wrk, run_wrk
 
 from bot.config import Settings
 from bot.runtime import build_deps, ensure_schema, start
@@ -188,16 +191,21 @@ def bench_database(kind: str, args: argparse.Namespace, sandbox: SlackSandbox) -
             bodies = workdir / "cases.tsv"
             run = uuid.uuid4().hex[:6]
 
-            def measure(target: str, prefix: str, seconds: int) -> WrkResult:
+            def measure(
+                target: str, prefix: str, seconds: int, profile: str | None = None
+            ) -> WrkResult:
                 # Signed just before each run: the signature's timestamp is good for 5 minutes.
                 write_bodies(bodies, f"{run}-{prefix}", args.bodies, datetime.now(UTC))
                 write_script(script, bodies, 2)
-                return run_wrk(target, script, seconds=seconds, connections=args.connections)
+                if profile is None:
+                    return run_wrk(target, script, seconds=seconds, connections=args.connections)
+                with profiled(profile):
+                    return run_wrk(target, script, seconds=seconds, connections=args.connections)
 
             measure(ours_url, "warm", 2)
             measure(bare_url, "warm", 2)
             before_cases, before_planned = counts(deps)
-            ours = measure(ours_url, "run", args.seconds)
+            ours = measure(ours_url, "run", args.seconds, profile=f"webhooks-{kind}")
             after_cases, after_planned = counts(deps)
             base = measure(bare_url, "run", args.seconds)
             new_cases = after_cases - before_cases
