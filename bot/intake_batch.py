@@ -2,11 +2,11 @@
 
 Every webhook delivery used to be its own transaction of about ten ORM statements. Under load
 that is ~7 ms of work per case, and on SQLite every request queues for the one writer. Here a
-request thread hands its parsed delivery to the `IntakeWriter` and waits; whichever waiting
-thread holds the writer lock takes every delivery queued so far and writes them in one
-transaction: brand-new closed cases in bulk (the CSV import's statements and planner), anything
-else (a reopen, a case seen before, a case named twice in the batch) through `accept_case`, one
-by one, in arrival order. If the batch fails for any reason, nothing of it is kept and each
+request thread hands its parsed delivery to the `IntakeWriter` and waits; one request thread
+at a time is the writer and writes every delivery queued so far in one transaction: brand-new
+closed cases in bulk (the CSV import's statements and planner), anything else (a reopen, a
+case seen before, a case named twice in the batch) through `accept_case`, one by one, in
+arrival order. If the batch fails for any reason, nothing of it is kept and each
 delivery is written again alone, in its own transaction, exactly as without batching, so one
 bad delivery cannot take others with it and each request gets its own answer or error.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,7 +35,10 @@ from db.models import Agent, AgentLink
 log = logging.getLogger("followup.intake")
 
 MAX_BATCH = 100
-"""Deliveries written in one transaction at most (a bound on the writer's hold on the lock)."""
+"""Deliveries written in one transaction at most (a bound on the writer's hold on SQLite)."""
+DRAIN_SECONDS = 0.02
+"""How long a writer whose own delivery is written goes on writing others' before handing
+over: its own answer waits that much longer, and each hand-over is a thread wake-up."""
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Written:
         return any(change in fresh for change in self.changes)
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
     """One webhook delivery waiting to be written."""
 
@@ -61,37 +65,80 @@ class Delivery:
     delivery_id: str | None
     written: Written | None = None
     error: BaseException | None = None
+    woken: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    """Set when this delivery is written (or failed), or when it is handed the writing."""
+
+    @property
+    def finished(self) -> bool:
+        return self.written is not None or self.error is not None
 
 
 class IntakeWriter:
     """Writes webhook deliveries, batching those that wait at the same moment.
 
-    No thread of its own: the request threads take turns at the writer lock, and the one
-    holding it writes for everyone queued (leader/follower group commit).
+    No thread of its own: a request thread that finds nobody writing becomes the writer and
+    writes, batch after batch, whatever is queued, its own delivery among them. The others
+    sleep on their own delivery's event and are woken when it is written, one by one as the
+    writer finishes each batch, never by taking a lock in turn (each hand-off of a lock is a
+    thread wake-up, and a writer that waits for several of them between batches idles). Once
+    its own delivery is written the writer goes on while deliveries are queued, for at most
+    `DRAIN_SECONDS`, then hands the writing to the oldest waiting delivery's thread.
     """
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
         self._queue: list[Delivery] = []
-        self._queue_lock = threading.Lock()
-        self._writer_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._writing = False
         self.batches = 0
         self.deliveries = 0
 
     def write(self, deps: Deps, delivery: Delivery) -> Written:
         """Write `delivery` (with whatever else is queued); re-raise its error, if any."""
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(delivery)
-        with self._writer_lock:
-            while delivery.written is None and delivery.error is None:
-                with self._queue_lock:
-                    batch = self._queue[: self.max_batch]
-                    del self._queue[: self.max_batch]
-                self._write_batch(deps, batch)
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            delivery.woken.wait()
+            lead = not delivery.finished  # woken unwritten: handed the writing
+        if lead:
+            self._drain(deps, delivery)
         if delivery.error is not None:
             raise delivery.error
         assert delivery.written is not None
         return delivery.written
+
+    def _drain(self, deps: Deps, own: Delivery) -> None:
+        """Write batches until `own` is written and the queue is empty (or the time is up)."""
+        started = time.monotonic()
+        while True:
+            with self._lock:
+                if own.finished and (not self._queue or time.monotonic() - started > DRAIN_SECONDS):
+                    self._hand_over()
+                    return
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+            try:
+                self._write_batch(deps, batch)
+            except BaseException as error:
+                with self._lock:  # this thread stops writing: nobody may be left waiting
+                    if own in self._queue:
+                        self._queue.remove(own)
+                        own.error = error
+                    self._hand_over()
+                raise
+            finally:
+                for delivery in batch:
+                    if delivery is not own:
+                        delivery.woken.set()
+
+    def _hand_over(self) -> None:
+        """With the lock held: the oldest waiting delivery's thread writes next, else nobody."""
+        if self._queue:
+            self._queue[0].woken.set()
+        else:
+            self._writing = False
 
     def _write_batch(self, deps: Deps, batch: list[Delivery]) -> None:
         self.batches += 1

@@ -4,6 +4,7 @@ each had been written alone; a bad one never takes the others with it."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -263,3 +264,103 @@ def test_concurrent_deliveries_are_committed_together_and_each_answered(bot: Any
         for f in session.scalars(select(FollowUp)):
             per_case[f.case_id] = per_case.get(f.case_id, 0) + 1
         assert len(per_case) == 12 and set(per_case.values()) == {1}  # one plan each
+
+
+class _WriterStopped(BaseException):
+    """Something no `except Exception` catches (as KeyboardInterrupt would be)."""
+
+
+def test_a_writer_stopped_mid_batch_hands_the_writing_on_and_nobody_waits_forever(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = IntakeWriter._write_each_way
+    holding, release = threading.Event(), threading.Event()
+
+    def first_batch_stops(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+        if any(d.cases[0].external_id == "FIRST" for d in batch):
+            holding.set()
+            release.wait(10)
+            raise _WriterStopped
+        real(self, deps, batch)
+
+    monkeypatch.setattr(IntakeWriter, "_write_each_way", first_batch_stops)
+    writer = IntakeWriter()
+    answers: dict[str, Any] = {}
+
+    def send(name: str) -> None:
+        closed = ClosedCase(
+            source="generic",
+            external_id=name,
+            subject="Case",
+            closed_at=CLOSED,
+            owner_email="ada@example.com",
+        )
+        try:
+            answers[name] = writer.write(bot.deps, Delivery("generic", [closed], None)).changes
+        except _WriterStopped as stopped:
+            answers[name] = stopped
+
+    first = threading.Thread(target=send, args=("FIRST",))
+    first.start()
+    assert holding.wait(10), "the first delivery's thread is writing"
+    others = [threading.Thread(target=send, args=(f"W-{i}",)) for i in range(3)]
+    for thread in others:
+        thread.start()
+    deadline = threading.Event()
+    while len(writer._queue) < 3 and not deadline.wait(0.01):
+        pass  # the three wait behind the writer
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+        assert not thread.is_alive(), "a delivery was left waiting"
+    assert isinstance(answers.pop("FIRST"), _WriterStopped)
+    assert answers == {f"W-{i}": [store.Change.NEW] for i in range(3)}
+    assert not writer._writing and writer._queue == []
+    with bot.deps.session_factory() as session:
+        stored = sorted(c.external_id for c in session.scalars(select(Case)))
+        assert stored == ["W-0", "W-1", "W-2"]
+
+
+def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While deliveries keep arriving, the writer's own answer is not held back for ever."""
+    monkeypatch.setattr("bot.intake_batch.DRAIN_SECONDS", 0.05)
+    real = IntakeWriter._write_each_way
+
+    def slowly(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+        time.sleep(0.01)  # deliveries arrive faster than batches finish: the queue never empties
+        real(self, deps, batch)
+
+    monkeypatch.setattr(IntakeWriter, "_write_each_way", slowly)
+    writer = bot.deps.intake
+    took: list[float] = []
+    errors: list[BaseException] = []
+
+    def send(name: str) -> None:
+        closed = ClosedCase(
+            source="generic",
+            external_id=name,
+            subject="Case",
+            closed_at=CLOSED,
+            owner_email="ada@example.com",
+        )
+        started = time.monotonic()
+        try:
+            writer.write(bot.deps, Delivery("generic", [closed], None))
+        except BaseException as error:
+            errors.append(error)
+        took.append(time.monotonic() - started)
+
+    threads = []
+    until = time.monotonic() + 1.5
+    while time.monotonic() < until:
+        threads.append(threading.Thread(target=send, args=(f"K-{len(threads)}",)))
+        threads[-1].start()
+        time.sleep(0.003)
+    for thread in threads:
+        thread.join(10)
+    assert errors == [] and len(took) == len(threads) > 100
+    # Each answer waits for the queue ahead of it, its own batch and at most the drain time:
+    # never the second and a half that deliveries kept arriving.
+    assert max(took) < 0.75, max(took)
