@@ -27,10 +27,8 @@ from bot.policy import (
     Policy,
     Role,
     Rule,
-    TouchStep,
-    touch_steps,
-    touch_times,
 )
+from bot.touch_plan import TouchStep, touch_steps, touch_times
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db.models import Agent, Team

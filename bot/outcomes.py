@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import outcome_views as ov
 from bot.deps import Deps
 from bot.planning import calendar_of, team_lead
-from bot.policy import no_reply_retry_at
+from bot.touch_plan import no_reply_retry_at
 from db import cases as store
 from db.models import Agent, FollowUp, Outcome
 

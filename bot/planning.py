@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.cases import Channel, Kind, Severity
 from bot.deps import Deps
-from bot.policy import CalendarFor, PlannedTouch, Role, TouchStep, explain, plan_touches
+from bot.policy import Role
+from bot.touch_plan import CalendarFor, PlannedTouch, TouchStep, explain, plan_touches
 from bot.working_hours import WorkingCalendar
 from db import cases as store
 from db import followups as followup_store

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from bot.bulk_planning import Planner
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.planning import calendar_of, planned_row
-from bot.policy import Role, plan_touches
+from bot.policy import Role
+from bot.touch_plan import plan_touches
 from bot.working_hours import WorkingCalendar
 from db.bulk import FOLLOWUP_COLUMNS
 from db.models import Agent, Team

@@ -11,18 +11,15 @@ import pytest
 
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.policy import (
-    CalendarFor,
     Policy,
     PolicyError,
     Role,
     TouchChannel,
-    explain,
     load_policy,
-    no_reply_retry_at,
     parse_duration,
     parse_policy,
-    plan_touches,
 )
+from bot.touch_plan import CalendarFor, explain, no_reply_retry_at, plan_touches
 from bot.working_hours import WorkingCalendar
 
 LONDON = WorkingCalendar.parse(tz="Europe/London", days="mon-fri", start="09:00", end="17:30")
