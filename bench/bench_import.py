@@ -21,7 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.backfill import COLUMNS, import_csv
+from bot.backfill import import_csv
+from bot.backfill_rows import COLUMNS
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import build_deps

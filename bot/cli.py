@@ -191,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import(deps: Deps, args: argparse.Namespace) -> int:
-    from bot.backfill import BackfillError, import_csv
+    from bot.backfill import import_csv
+    from bot.backfill_rows import BackfillError
 
     try:
         report = import_csv(deps, args.file, source=args.source, progress=not args.quiet)
@@ -241,7 +242,7 @@ def _policy_check(settings: Settings) -> int:
 
 
 def _templates_check(settings: Settings) -> int:
-    from bot.drafting import Renderer, check_templates
+    from bot.templating import Renderer, check_templates
 
     problems = check_templates(Renderer(settings.templates_dir))
     for problem in problems:

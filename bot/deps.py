@@ -27,9 +27,9 @@ from bot.pacing import Pacer
 from db.engine import SessionFactory
 
 if TYPE_CHECKING:
-    from bot.drafting import Renderer
     from bot.intake_batch import IntakeWriter
     from bot.policy import Policy
+    from bot.templating import Renderer
 
 
 def reconciled_by_sender(request: HttpRequest) -> bool:

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.drafting import Renderer
 from bot.slack_text import escape
+from bot.templating import Renderer
 from db import digest as digest_store
 from db.digest import CaseRow
 from db.models import Team

@@ -40,8 +40,8 @@ class StartupError(Exception):
 
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     """Database, clock, Slack client, policy and renderer for `settings`, built once."""
-    from bot.drafting import Renderer
     from bot.policy import load_policy
+    from bot.templating import Renderer
     from db.engine import make_engine, make_session_factory
 
     engine = make_engine(settings.database_url)
@@ -195,7 +195,7 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
 
 def check_templates_at_start(deps: Deps) -> None:
     """A team's template overrides must render: a typo stops start-up, naming file and line."""
-    from bot.drafting import check_templates
+    from bot.templating import check_templates
 
     if deps.settings.templates_dir is None:
         return

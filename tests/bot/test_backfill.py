@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import backfill
-from bot.backfill import BackfillError, RowError, import_lines, parse_row
+from bot.backfill import import_lines
+from bot.backfill_rows import BackfillError, RowError, parse_row
 from bot.bulk_planning import TabledCalendar
 from bot.cases import Channel, ClosedCase, Kind, Severity
 from bot.intake import accept_case

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from bot.blocks import Message, NudgeItem, nudge_message, resolved_message
-from bot.drafting import DraftContext, Renderer
+from bot.drafting import DraftContext
 from bot.ids import ACTION_FOLLOWED_UP, ACTION_SKIP, ACTION_SNOOZE
 from bot.sandbox.blockkit import check_message_blocks
+from bot.templating import Renderer
 
 NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)
 CLOSED = datetime(2024, 3, 12, 16, 40, tzinfo=UTC)

@@ -557,7 +557,7 @@ def test_audit_rows_of_other_kinds_do_not_count_as_triage(week_bot: Any) -> None
 
 def test_the_digest_templates_pass_templates_check(week_bot: Any) -> None:
     from bot.digest_content import digest_variables
-    from bot.drafting import check_templates
+    from bot.templating import check_templates
 
     deps = week_bot.deps
     with deps.session_factory() as session:

@@ -18,12 +18,9 @@ from bot.drafting import (
     SAMPLE_CASES,
     TOUCH_KINDS,
     DraftContext,
-    Renderer,
-    TemplateProblem,
-    check_templates,
     draft_channel,
-    render_draft,
 )
+from bot.templating import Renderer, TemplateProblem, check_templates, render_draft
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("FOLLOWUP_UPDATE_GOLDEN") == "1"
