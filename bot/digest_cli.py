@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from bot.deps import Deps
     from bot.digest_content import Week
-    from db.digest import ExportRow
+    from db.digest_export import ExportRow
     from db.models import Team
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -228,14 +228,14 @@ def csv_record(team: str, week: str, row: ExportRow, now: datetime) -> list[str]
 def _export(
     deps: Deps, teams: list[Team], weeks: dict[int, Week], now: datetime, out: TextIO
 ) -> None:
-    from db import digest as digest_store
+    from db import digest_export
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     with deps.session_factory() as session:
         for team in teams:
             week = weeks[team.id]
-            for row in digest_store.export_rows(session, team.id, week.start, week.end):
+            for row in digest_export.export_rows(session, team.id, week.start, week.end):
                 writer.writerow(csv_record(team.slug, week.label, row, now))
 
 

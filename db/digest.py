@@ -1,5 +1,5 @@
 """Digest figures: aggregates and case lists over one week's range (the (team, week) row's
-life is db/digest_runs.py).
+life is db/digest_runs.py; the week's CSV export is db/digest_export.py).
 
 Every figure reads a time range through an index (`outcomes.recorded_at`, `follow_ups.due_at`,
 `follow_ups.missed_at`, `audit_log.at`) or the few follow-ups open now (`state`), so building a
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, select, union
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Agent, AuditEntry, Case, FollowUp, Outcome, Team
+from db.models import AuditEntry, Case, FollowUp, Outcome, Team
 
 RESULTS = ("resolved", "not_resolved", "no_reply", "unreachable", "no_response", "skipped")
 """Outcome kinds in the order the digest lists them."""
@@ -29,13 +29,13 @@ def teams(session: Session) -> list[Team]:
 
 
 def team_has_cases(session: Session, team_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(_in_team(team_id)))))
+    return bool(session.scalar(select(exists().where(in_team(team_id)))))
 
 
 # -- figures ----------------------------------------------------------------------------------
 
 
-def _in_team(team_id: int) -> ColumnElement[bool]:
+def in_team(team_id: int) -> ColumnElement[bool]:
     """The case's team, written so no index can serve it (`team_id + 0`).
 
     Without statistics SQLite takes an indexed equality as the most selective filter and would
@@ -98,7 +98,7 @@ def week_counts(session: Session, team_id: int, bounds: Sequence[datetime]) -> l
         .where(
             Outcome.recorded_at >= bounds[0],
             Outcome.recorded_at < bounds[-1],
-            _in_team(team_id),
+            in_team(team_id),
         )
         .group_by(bucket, Outcome.result)
     )
@@ -119,7 +119,7 @@ def week_counts(session: Session, team_id: int, bounds: Sequence[datetime]) -> l
             FollowUp.due_at >= bounds[0],
             FollowUp.due_at < bounds[-1],
             FollowUp.state != "cancelled",
-            _in_team(team_id),
+            in_team(team_id),
         )
         .group_by(due_bucket)
     )
@@ -151,7 +151,7 @@ def median_hours_to_done(
                 Outcome.recorded_at >= start,
                 Outcome.recorded_at < end,
                 Outcome.result.in_(TOUCHED),
-                _in_team(team_id),
+                in_team(team_id),
             )
             .order_by(hours)
             .offset((touched - 1) // 2)
@@ -177,7 +177,7 @@ def top_root_causes(
             Outcome.recorded_at < end,
             Outcome.root_cause.is_not(None),
             Outcome.root_cause != "",
-            _in_team(team_id),
+            in_team(team_id),
         )
         .group_by(Outcome.root_cause)
         .order_by(count.desc(), Outcome.root_cause)
@@ -202,7 +202,7 @@ def quotes(
                 Outcome.root_cause == cause,
                 Outcome.customer_said.is_not(None),
                 Outcome.customer_said != "",
-                _in_team(team_id),
+                in_team(team_id),
             )
             .order_by(Outcome.recorded_at.desc(), Outcome.id.desc())
             .limit(limit)
@@ -279,7 +279,7 @@ def outcome_cases(
         select(*_CASE_COLUMNS, *_OUTCOME_COLUMNS)
         .join(FollowUp, FollowUp.id == Outcome.follow_up_id)
         .join(Case, Case.id == FollowUp.case_id)
-        .where(Outcome.recorded_at >= start, Outcome.recorded_at < end, _in_team(team_id))
+        .where(Outcome.recorded_at >= start, Outcome.recorded_at < end, in_team(team_id))
     )
     if result is not None:
         statement = statement.where(Outcome.result == result)
@@ -298,7 +298,7 @@ def _overdue_where(team_id: int, now: datetime) -> list[Any]:
     return [
         FollowUp.state == "sent",
         func.coalesce(FollowUp.remind_at, FollowUp.due_at) <= now,
-        _in_team(team_id),
+        in_team(team_id),
     ]
 
 
@@ -329,7 +329,7 @@ def overdue_cases(
     return _case_rows(session.execute(statement))
 
 
-def _missed_where(team_id: int, start: datetime, end: datetime) -> list[Any]:
+def missed_where(team_id: int, start: datetime, end: datetime) -> list[Any]:
     late = aliased(Outcome)
     answered_in_time = exists().where(
         late.follow_up_id == FollowUp.id, late.recorded_at <= FollowUp.missed_at
@@ -339,7 +339,7 @@ def _missed_where(team_id: int, start: datetime, end: datetime) -> list[Any]:
         FollowUp.missed_at < end,
         FollowUp.state.not_in(("cancelled", "triage")),
         ~answered_in_time,
-        _in_team(team_id),
+        in_team(team_id),
     ]
 
 
@@ -350,7 +350,7 @@ def count_missed(session: Session, team_id: int, start: datetime, end: datetime)
             select(func.count())
             .select_from(FollowUp)
             .join(Case, Case.id == FollowUp.case_id)
-            .where(*_missed_where(team_id, start, end))
+            .where(*missed_where(team_id, start, end))
         )
         or 0
     )
@@ -363,7 +363,7 @@ def missed_cases(
         select(*_CASE_COLUMNS)
         .select_from(FollowUp)
         .join(Case, Case.id == FollowUp.case_id)
-        .where(*_missed_where(team_id, start, end))
+        .where(*missed_where(team_id, start, end))
         .order_by(FollowUp.missed_at, FollowUp.id)
     )
     if limit is not None:
@@ -384,94 +384,13 @@ def triage_counts(
             AuditEntry.at < end,
             AuditEntry.entity == "follow_up",
             AuditEntry.action == "sent_to_triage",
-            _in_team(team_id),
+            in_team(team_id),
         )
     )
     waiting = session.scalar(
         select(func.count())
         .select_from(FollowUp)
         .join(Case, Case.id == FollowUp.case_id)
-        .where(FollowUp.state == "triage", _in_team(team_id))
+        .where(FollowUp.state == "triage", in_team(team_id))
     )
     return int(sent or 0), int(waiting or 0)
-
-
-# -- the export ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExportRow:
-    """One follow-up of the week for the CSV: due in it, answered in it, or missed in it."""
-
-    followup_id: int
-    reference: str
-    subject: str
-    agent: str | None
-    role: str
-    touch: int
-    state: str
-    due_at: datetime
-    missed_at: datetime | None
-    result: str | None
-    recorded_at: datetime | None
-    root_cause: str | None
-    customer_said: str | None
-    review_asked: bool
-    review_given: bool
-    referral_asked: bool
-    referral_given: bool
-    draft_flags: list[str]
-
-
-def export_rows(session: Session, team_id: int, start: datetime, end: datetime) -> list[ExportRow]:
-    """Every follow-up of the team that was due, answered, or missed during the week."""
-    ids = union(
-        select(FollowUp.id)
-        .join(Case, Case.id == FollowUp.case_id)
-        .where(
-            FollowUp.due_at >= start,
-            FollowUp.due_at < end,
-            FollowUp.state != "cancelled",
-            _in_team(team_id),
-        ),
-        select(FollowUp.id)
-        .join(Case, Case.id == FollowUp.case_id)
-        .where(*_missed_where(team_id, start, end)),
-        select(Outcome.follow_up_id)
-        .join(FollowUp, FollowUp.id == Outcome.follow_up_id)
-        .join(Case, Case.id == FollowUp.case_id)
-        .where(Outcome.recorded_at >= start, Outcome.recorded_at < end, _in_team(team_id)),
-    ).subquery()
-    rows = session.execute(
-        select(FollowUp, Case.source, Case.external_id, Case.subject, Agent, Outcome)
-        .join(Case, Case.id == FollowUp.case_id)
-        .outerjoin(Agent, Agent.id == FollowUp.assignee_id)
-        .outerjoin(Outcome, Outcome.follow_up_id == FollowUp.id)
-        .where(FollowUp.id.in_(select(ids.c[0])))
-        .order_by(FollowUp.due_at, FollowUp.id)
-    )
-    found: list[ExportRow] = []
-    for followup, source, external_id, subject, agent, outcome in rows:
-        found.append(
-            ExportRow(
-                followup_id=followup.id,
-                reference=f"{source}:{external_id}",
-                subject=subject,
-                agent=(agent.display_name or agent.slack_user_id) if agent else None,
-                role=followup.role,
-                touch=followup.touch,
-                state=followup.state,
-                due_at=followup.due_at,
-                missed_at=followup.missed_at,
-                result=outcome.result if outcome else None,
-                recorded_at=outcome.recorded_at if outcome else None,
-                root_cause=outcome.root_cause if outcome else None,
-                customer_said=outcome.customer_said if outcome else None,
-                review_asked=bool(outcome and outcome.review_asked),
-                review_given=bool(outcome and outcome.review_given),
-                referral_asked=bool(outcome and outcome.referral_asked),
-                referral_given=bool(outcome and outcome.referral_given),
-                draft_flags=list(followup.draft_flags or []),
-            )
-        )
-    return found

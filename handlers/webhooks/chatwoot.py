@@ -27,11 +27,16 @@ from .base import (
     bad,
     check_content_type,
     check_fresh,
+    epoch_header,
+    hmac_hex,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
     clip,
     dig,
     email,
-    epoch_header,
-    hmac_hex,
     ident,
     lookup,
     make_case,
@@ -40,12 +45,9 @@ from .base import (
     parse_time,
     priority_of,
     required_ident,
-    same,
-    secret_for,
     strip_html,
     tag_list,
     text,
-    unauthorized,
 )
 
 SIGNATURE_HEADER = "X-Chatwoot-Signature"

@@ -24,16 +24,18 @@ from .base import (
     WebhookRequest,
     WebhookResult,
     bad,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
     lookup,
     make_case,
     parse_object_or_form,
     priority_of,
-    same,
-    secret_for,
     tag_list,
     template_body_fields,
     text,
-    unauthorized,
 )
 
 FRESHDESK_RULE_BODY = json.dumps(

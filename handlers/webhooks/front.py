@@ -25,25 +25,27 @@ from .base import (
     bad,
     check_content_type,
     check_fresh,
+    epoch_header,
+    hmac_b64,
+    require_header,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
     clip,
     dig,
     email,
-    epoch_header,
     full_name,
-    hmac_b64,
     ident,
     lookup,
     make_case,
     obj,
     parse_object,
     parse_time,
-    require_header,
     required_ident,
-    same,
-    secret_for,
     tag_list,
     text,
-    unauthorized,
 )
 
 SIGNATURE_HEADER = "X-Front-Signature"

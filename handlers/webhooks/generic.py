@@ -23,13 +23,15 @@ from .base import (
     check_fresh,
     epoch_header,
     hmac_hex,
-    make_case,
-    parse_object,
-    parse_time,
     require_header,
     same,
     secret_for,
     unauthorized,
+)
+from .fields import (
+    make_case,
+    parse_object,
+    parse_time,
 )
 
 TIMESTAMP_HEADER = "X-Followup-Timestamp"

@@ -22,23 +22,25 @@ from .base import (
     WebhookResult,
     bad,
     check_content_type,
+    hmac_b64,
+    require_header,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
     clip,
     dig,
     email,
     full_name,
-    hmac_b64,
     ident,
     lookup,
     make_case,
     parse_object,
     parse_time,
-    require_header,
     required_ident,
-    same,
-    secret_for,
     tag_list,
     text,
-    unauthorized,
 )
 
 SIGNATURE_HEADER = "X-HelpScout-Signature"

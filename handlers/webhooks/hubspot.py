@@ -40,10 +40,15 @@ from .base import (
     bad,
     check_content_type,
     check_fresh,
-    clip,
-    email,
     epoch_header,
     hmac_b64,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
+    clip,
+    email,
     ident,
     lookup,
     make_case,
@@ -52,10 +57,7 @@ from .base import (
     parse_time,
     priority_of,
     required_ident,
-    same,
-    secret_for,
     text,
-    unauthorized,
 )
 
 V3_HEADER = "X-HubSpot-Signature-v3"

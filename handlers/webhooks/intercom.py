@@ -27,6 +27,9 @@ from .base import (
     bad,
     check_content_type,
     check_prefixed_hex,
+    secret_for,
+)
+from .fields import (
     clip,
     dig,
     email,
@@ -37,7 +40,6 @@ from .base import (
     parse_object,
     parse_time,
     required_ident,
-    secret_for,
     strip_html,
     tag_list,
     text,

@@ -26,6 +26,9 @@ from .base import (
     bad,
     check_content_type,
     check_prefixed_hex,
+    secret_for,
+)
+from .fields import (
     clip,
     dig,
     email,
@@ -38,7 +41,6 @@ from .base import (
     parse_time,
     priority_of,
     required_ident,
-    secret_for,
     tag_list,
     text,
 )

@@ -29,6 +29,9 @@ from .base import (
     bad,
     check_content_type,
     check_prefixed_hex,
+    secret_for,
+)
+from .fields import (
     clip,
     email,
     full_name,
@@ -40,7 +43,6 @@ from .base import (
     parse_time,
     priority_of,
     required_ident,
-    secret_for,
     strip_html,
     tag_list,
     text,

@@ -28,23 +28,25 @@ from .base import (
     WebhookResult,
     bad,
     check_fresh,
+    hmac_b64,
+    require_header,
+    same,
+    secret_for,
+    unauthorized,
+)
+from .fields import (
     clip,
     dig,
-    hmac_b64,
     ident,
     lookup,
     make_case,
     parse_object_or_form,
     parse_time,
     priority_of,
-    require_header,
     required_ident,
-    same,
-    secret_for,
     tag_list,
     template_body_fields,
     text,
-    unauthorized,
 )
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
