@@ -51,11 +51,20 @@ def acks_without_content(body: dict[str, Any]) -> bool:
     return body.get("type") == "block_actions" or "command" in body
 
 
+LISTENER_THREADS = 32
+
+
+def listener_pool() -> ThreadPoolExecutor:
+    """The threads Bolt runs listeners on (its default pool of 5 queues clicks behind slow
+    listeners under load)."""
+    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+
+
 def build_app(
     deps: Deps,
     *,
     verify_token: bool = True,
-    listener_threads: int = 32,
+    listener_executor: ThreadPoolExecutor | None = None,
     auth_test: SlackResponse | None = None,
 ) -> App:
     """A Bolt `App` wired to `deps`, with every listener of `handlers` registered.
@@ -72,10 +81,7 @@ def build_app(
         token_verification_enabled=verify_token,
         # Socket Mode requests are authenticated by the connection, not by a signature.
         request_verification_enabled=not deps.settings.socket_mode,
-        # Bolt's default pool of 5 threads queues clicks behind slow listeners under load.
-        listener_executor=ThreadPoolExecutor(
-            max_workers=listener_threads, thread_name_prefix="listener"
-        ),
+        listener_executor=listener_executor or listener_pool(),
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("followup.bolt"),
     )

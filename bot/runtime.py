@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -85,13 +86,24 @@ class Running:
     socket_mode: SocketModeHandler | None
     scheduler: object
 
+    listeners: ThreadPoolExecutor | None = None
+    stopped: bool = False
+
     def stop(self) -> None:
+        """Take no more requests, let what was acknowledged finish, then close the database."""
         from bot.scheduler import stop_scheduler
 
+        if self.stopped:
+            return
+        self.stopped = True
         stop_scheduler(self.scheduler)
         if self.socket_mode is not None:
             close_socket_mode(self.socket_mode.client)
         self.http.stop()
+        if self.listeners is not None:
+            # A click or submission already acknowledged still opens its modal or updates its
+            # DM: Slack will not send it again, so dropping the work would lose it.
+            self.listeners.shutdown(wait=True)
         self.deps.engine.dispose()
 
 
@@ -152,7 +164,7 @@ def start(
     socket_ping_seconds: float = SOCKET_PING_SECONDS,
 ) -> Running:
     """Start the HTTP server, Socket Mode (when configured) and the scheduler; return at once."""
-    from bot.app import build_app
+    from bot.app import build_app, listener_pool
     from bot.intake import receive_webhook
     from bot.scheduler import build_scheduler
 
@@ -160,7 +172,8 @@ def start(
     auth_test = check_slack(deps) if verify_token else None
     # The token was just checked: Bolt reuses that answer instead of calling auth.test again
     # on the first request (which fails that request if Slack is failing at that moment).
-    app = build_app(deps, verify_token=False, auth_test=auth_test)
+    listeners = listener_pool()
+    app = build_app(deps, verify_token=False, auth_test=auth_test, listener_executor=listeners)
     settings = deps.settings
     wsgi = FollowupWSGI(deps, None if settings.socket_mode else app, receive_webhook)
     http = HttpServer(wsgi, settings.host, settings.port, settings.http_threads)
@@ -176,7 +189,7 @@ def start(
         scheduler.start()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode at /slack/events"
     log.info("followup is up: %s, webhooks and /healthz on port %d", mode, http.port)
-    return Running(deps, app, http, handler, scheduler)
+    return Running(deps, app, http, handler, scheduler, listeners)
 
 
 @contextmanager
