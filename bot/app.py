@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse
@@ -12,6 +12,7 @@ from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from slack_sdk.web import SlackResponse
 
 from bot.deps import Deps
+from bot.listener_pool import ListenerPool
 
 log = logging.getLogger("followup.app")
 
@@ -54,17 +55,17 @@ def acks_without_content(body: dict[str, Any]) -> bool:
 LISTENER_THREADS = 32
 
 
-def listener_pool() -> ThreadPoolExecutor:
+def listener_pool() -> ListenerPool:
     """The threads Bolt runs listeners on (its default pool of 5 queues clicks behind slow
     listeners under load)."""
-    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    return ListenerPool(LISTENER_THREADS)
 
 
 def build_app(
     deps: Deps,
     *,
     verify_token: bool = True,
-    listener_executor: ThreadPoolExecutor | None = None,
+    listener_executor: Executor | None = None,
     auth_test: SlackResponse | None = None,
 ) -> App:
     """A Bolt `App` wired to `deps`, with every listener of `handlers` registered.

@@ -10,7 +10,7 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -86,7 +86,7 @@ class Running:
     socket_mode: SocketModeHandler | None
     scheduler: object
 
-    listeners: ThreadPoolExecutor | None = None
+    listeners: Executor | None = None
     stopped: bool = False
 
     def stop(self) -> None:

@@ -147,7 +147,7 @@ def test_a_command_is_acknowledged_while_every_listener_thread_is_busy(
 
     pool = bot_any_mode.running.app.listener_runner.listener_executor
     release = threading.Event()
-    busy = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+    busy = [pool.submit(release.wait, 30) for _ in range(pool.threads)]
     try:
         started = time.monotonic()
         response = bot_any_mode.driver.command("U0AGENT", "help")

@@ -1,0 +1,75 @@
+"""The threads Bolt runs listeners on: a fixed set, fed through a lock-free queue.
+
+Bolt hands every request's listener to its executor with `submit`, in the request thread,
+before the HTTP answer goes out. `ThreadPoolExecutor.submit` takes the pool's lock and a
+process-wide one on every call (and starts threads lazily while holding them); under load the
+request threads queued on those two locks, each hand-over a thread wake-up (py-spy on
+bench/bench_slack.py: 15% of every thread's samples during a saturating `/followup due` run).
+Here every worker starts up front and `submit` only puts the work on a `queue.SimpleQueue`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+_Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class ListenerPool(Executor):
+    """`threads` workers taking listener work in arrival order."""
+
+    def __init__(self, threads: int, name: str = "listener") -> None:
+        self.threads = threads
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._closed = False
+        self._workers = [
+            threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("cannot take new listener work after shutdown")
+        future: Future[Any] = Future()
+        self._queue.put((future, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking work; with `wait`, return once every piece taken so far has run."""
+        self._closed = True
+        for _ in self._workers:
+            self._queue.put(None)
+        if not wait:
+            return
+        for worker in self._workers:
+            worker.join()
+        # Work put on the queue by a submit racing the close, behind the workers' stop marks.
+        while True:
+            try:
+                work = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if work is not None:
+                _run(work)
+
+    def _work(self) -> None:
+        while (work := self._queue.get()) is not None:
+            _run(work)
+
+
+def _run(work: _Work) -> None:
+    future, fn, args, kwargs = work
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as error:  # handed to whoever holds the future, as executors do
+        future.set_exception(error)
+    else:
+        future.set_result(result)
