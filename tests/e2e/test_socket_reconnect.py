@@ -53,21 +53,22 @@ def test_an_event_whose_ack_was_lost_is_redelivered_and_stored_once(
     assert envelope.attempts == 2
     assert envelope.message()["retry_attempt"] == 1
     assert hub.connections_opened == 2
-    assert count(bot, Case, Case.external_id == "77") == 1
-    assert count(bot, FollowUp) == 1
+    # Events are acknowledged first and stored by their listener after.
+    assert wait_for(lambda: count(bot, Case, Case.external_id == "77") == 1)
+    assert wait_for(lambda: count(bot, FollowUp) == 1)
     event_id = envelope.payload["event_id"]
     assert count(bot, InboundDelivery, InboundDelivery.key == event_id) == 1
 
 
 def test_an_event_sent_while_disconnected_waits_for_the_next_connection(
-    socket_bot: Any,
+    socket_bot: Any, wait_for: Any
 ) -> None:
     bot, hub = socket_bot, socket_bot.sandbox.socket_mode
     hub.drop()
     text = "Case #88 resolved by <@U0AGENT>: Invoices show the wrong VAT rate"
     assert bot.driver.channel_message("C0HELPDESK", text, bot_id="B0HELPDESK").status == 200
     assert hub.connections_opened == 2
-    assert count(bot, Case, Case.external_id == "88") == 1
+    assert wait_for(lambda: count(bot, Case, Case.external_id == "88") == 1)
 
 
 def test_a_command_whose_ack_was_lost_runs_once_and_is_not_redelivered(
