@@ -6,9 +6,9 @@ request thread hands its parsed delivery to the `IntakeWriter` and waits; one re
 at a time is the writer and writes every delivery queued so far in one transaction: brand-new
 closed cases in bulk (the CSV import's statements and planner), anything else (a reopen, a
 case seen before, a case named twice in the batch) through `accept_case`, one by one, in
-arrival order. If the batch fails for any reason, nothing of it is kept and each
-delivery is written again alone, in its own transaction, exactly as without batching, so one
-bad delivery cannot take others with it and each request gets its own answer or error.
+arrival order. If the batch fails for any reason, nothing of it is kept and each delivery is
+written again alone, in its own transaction, exactly as without batching, so one bad delivery
+cannot take others with it and each request gets its own answer or error.
 
 Nothing is acknowledged before its transaction has committed: a request gets 202 only after
 the commit that holds its case.

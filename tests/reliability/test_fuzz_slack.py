@@ -187,8 +187,7 @@ class Bot:
     def __init__(self, wsgi: Any, app: Any, deps: Any, sandbox: SlackSandbox, clock: ManualClock):
         self.wsgi, self.app, self.deps, self.sandbox, self.clock = wsgi, app, deps, sandbox, clock
         self.problems = Problems()
-        self.executor = TrackedExecutor()
-        app.listener_runner.listener_executor = self.executor
+        self.executor: TrackedExecutor = app.listener_runner.listener_executor
         self.tables = [t for t in inspect(deps.engine).get_table_names() if t != "alembic_version"]
         self.sent: list[int] = []  # follow-ups DMed to U0AGENT
         self.triaged: list[int] = []
@@ -431,7 +430,7 @@ def slack(
         clock = ManualClock(FRIDAY)
         deps = build_deps(bot_settings, clock)
         ensure_schema(deps)
-        app = build_app(deps, verify_token=False)
+        app = build_app(deps, verify_token=False, listener_executor=TrackedExecutor())
         bot = Bot(FollowupWSGI(deps, app, receive_webhook), app, deps, sandbox, clock)
         _seed(bot)
         logging.getLogger().addHandler(bot.problems)
