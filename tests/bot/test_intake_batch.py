@@ -22,6 +22,17 @@ from tests.bot.stored_plans import stored_plan
 CLOSED = datetime(2026, 11, 19, 16, 30, tzinfo=UTC)
 
 
+def closed_case(external_id: str, subject: str = "Case") -> ClosedCase:
+    """A plain generic case closed at CLOSED, owned by Ada."""
+    return ClosedCase(
+        source="generic",
+        external_id=external_id,
+        subject=subject,
+        closed_at=CLOSED,
+        owner_email="ada@example.com",
+    )
+
+
 def _people(bot: Any) -> None:
     """A lead in New York, an agent in Tokyo with her own lead, an account manager, a link."""
     now = bot.clock.now()
@@ -209,16 +220,7 @@ def test_a_failing_delivery_fails_alone_and_the_rest_are_written(
 
     monkeypatch.setattr(Planner, "touches", touches)
     writer = IntakeWriter()
-    cases = [
-        ClosedCase(
-            source="generic",
-            external_id=name,
-            subject="Case",
-            closed_at=CLOSED,
-            owner_email="ada@example.com",
-        )
-        for name in ("A", "BAD", "C")
-    ]
+    cases = [closed_case(name) for name in ("A", "BAD", "C")]
     deliveries = [Delivery("generic", [c], None) for c in cases]
     writer._queue.extend(deliveries[1:])  # waiting behind the first, as under load
     assert writer.write(bot.deps, deliveries[0]).changes == [store.Change.NEW]
@@ -240,13 +242,7 @@ def test_concurrent_deliveries_are_committed_together_and_each_answered(bot: Any
 
     def send(i: int) -> None:
         start.wait()
-        closed = ClosedCase(
-            source="generic",
-            external_id=f"C-{i % 12}",
-            subject=f"Case {i}",
-            closed_at=CLOSED,
-            owner_email="ada@example.com",
-        )
+        closed = closed_case(f"C-{i % 12}", f"Case {i}")
         answers[f"{i}"] = writer.write(bot.deps, Delivery("generic", [closed], None))
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(24)]
@@ -288,13 +284,7 @@ def test_a_writer_stopped_mid_batch_hands_the_writing_on_and_nobody_waits_foreve
     answers: dict[str, Any] = {}
 
     def send(name: str) -> None:
-        closed = ClosedCase(
-            source="generic",
-            external_id=name,
-            subject="Case",
-            closed_at=CLOSED,
-            owner_email="ada@example.com",
-        )
+        closed = closed_case(name)
         try:
             answers[name] = writer.write(bot.deps, Delivery("generic", [closed], None)).changes
         except _WriterStopped as stopped:
@@ -338,13 +328,7 @@ def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time
     errors: list[BaseException] = []
 
     def send(name: str) -> None:
-        closed = ClosedCase(
-            source="generic",
-            external_id=name,
-            subject="Case",
-            closed_at=CLOSED,
-            owner_email="ada@example.com",
-        )
+        closed = closed_case(name)
         started = time.monotonic()
         try:
             writer.write(bot.deps, Delivery("generic", [closed], None))

@@ -16,30 +16,19 @@ from bot import ids
 from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import Agent, FollowUp, Outcome
-
-FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+from tests.nudging import MONDAY_10_UTC, nudge
 
 
 @pytest.fixture
 def nudged(bot: Any) -> dict[str, Any]:
     """One case closed Friday, DMed to Ada on Monday at 10:00 UTC: the DM as Slack holds it."""
-    payload = {
-        "case_id": "ZD-77",
-        "subject": "<!channel> refund missing on the March invoice",
-        "resolution": "Re-issued the credit note",
-        "closed_at": FRIDAY_10_UTC.isoformat(),
-        "owner_email": "ada@example.com",
-        "customer_name": "Priya Shah",
-        "kind": "complaint",
-        "b2b": True,
-    }
-    assert bot.post_generic(payload)[0] == 202
-    bot.clock.set(MONDAY_10_UTC)
-    assert dispatch_pass(bot.deps).delivered == 1
-    [dm] = bot.sandbox.dm_messages("U0AGENT")
-    followup_id = dm["metadata"]["event_payload"]["followup_ids"][0]
-    return {"channel": bot.sandbox.im_channel("U0AGENT"), "ts": dm["ts"], "id": followup_id}
+    return nudge(
+        bot,
+        subject="<!channel> refund missing on the March invoice",
+        customer_name="Priya Shah",
+        kind="complaint",
+        b2b=True,
+    )
 
 
 def click(bot: Any, nudged: dict[str, Any], action_id: str, user: str = "U0AGENT") -> Any:

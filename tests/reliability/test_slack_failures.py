@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,9 +33,8 @@ from bot.sandbox.waiting import wait_for
 from bot.sandbox.webapi import RESPONSE_URL
 from db import migrate
 from db.models import Agent, FollowUp
+from tests.nudging import FRIDAY_10_UTC, MONDAY_10_UTC, nudge
 
-FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 AGENTS = 5
 PER_AGENT = 2
 ACK_DEADLINE = 3.0
@@ -208,19 +207,7 @@ def test_calls_slower_than_the_clients_timeout_are_reconciled_not_resent(team: T
 @pytest.fixture
 def nudged(bot: Any) -> dict[str, Any]:
     """One case DMed to Ada on Monday at 10:00 UTC, before Slack starts failing."""
-    payload = {
-        "case_id": "SF-1",
-        "subject": "Refund missing on the March invoice",
-        "resolution": "Re-issued the credit note",
-        "closed_at": FRIDAY_10_UTC.isoformat(),
-        "owner_email": "ada@example.com",
-    }
-    assert bot.post_generic(payload)[0] == 202
-    bot.clock.set(MONDAY_10_UTC)
-    assert dispatch_pass(bot.deps).delivered == 1
-    [dm] = bot.sandbox.dm_messages("U0AGENT")
-    followup_id = dm["metadata"]["event_payload"]["followup_ids"][0]
-    return {"channel": bot.sandbox.im_channel("U0AGENT"), "ts": dm["ts"], "id": followup_id}
+    return nudge(bot, case_id="SF-1")
 
 
 def timed(action: Any) -> tuple[Any, float]:
