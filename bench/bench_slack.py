@@ -282,6 +282,7 @@ def wait_for(condition: Any, what: str, timeout: float = 10.0) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up (0: none)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--followups", type=int, default=500)
     parser.add_argument("--paced", type=int, default=10, help="requests/s of the paced runs")
@@ -373,9 +374,10 @@ def main() -> None:
                 script = workdir / "request.lua"
                 write_script(script, body, content_type)
                 # A short warm-up of each server, then the measured runs back to back.
-                run_wrk(ours_url, script, seconds=2, connections=args.connections)
-                settle(sandbox)
-                run_wrk(bare_url, script, seconds=2, connections=args.connections)
+                if args.warmup:
+                    run_wrk(ours_url, script, seconds=args.warmup, connections=args.connections)
+                    settle(sandbox)
+                    run_wrk(bare_url, script, seconds=args.warmup, connections=args.connections)
                 replies(sandbox, clear=True)
                 write_script(script, body, content_type)
                 mark = len(collections.pauses)
