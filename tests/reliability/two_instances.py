@@ -125,10 +125,15 @@ def two_instances(
     interval: int = 1,
     settle: float = 3.0,
     timeout: float = 300.0,
+    post_seconds: float = 0.0,
     workdir: Path,
     log: Callable[[str], None] | None = None,
 ) -> TwoInstancesReport:
-    """The whole experiment on an empty database at `database_url`; see the module docstring."""
+    """The whole experiment on an empty database at `database_url`; see the module docstring.
+
+    `post_seconds` slows every chat.postMessage in the sandbox, so that one instance cannot
+    deliver everything before the other has started (a small run would otherwise be over in
+    one instance's first pass whenever the second starts a little later)."""
     from bot.clock import ManualClock
     from bot.config import Settings
     from bot.runtime import build_deps
@@ -159,6 +164,10 @@ def two_instances(
         )
         if log:
             log(f"seeded {followups} follow-ups for {agents} agents in {teams} teams ({zone})")
+        if post_seconds:
+            sandbox.fail_every(
+                "chat.postMessage", every=1, status=None, error=None, delay=post_seconds
+            )
         run_env = bench.process_env(
             {
                 **env,
