@@ -162,26 +162,8 @@ def test_an_imported_case_is_the_webhooks_case_and_plans_the_same(bot: Any) -> N
         )
     assert again.change.value == "duplicate"  # the webhook sees the imported case
     with bot.deps.session_factory() as session:
-        rows = session.scalars(select(FollowUp).order_by(FollowUp.case_id, FollowUp.touch)).all()
-        plans: dict[int, list[tuple[Any, ...]]] = {}
-        for f in rows:
-            plans.setdefault(f.case_id, []).append(
-                (
-                    f.touch,
-                    f.role,
-                    f.rule,
-                    f.channel,
-                    f.template,
-                    f.priority,
-                    f.why,
-                    f.due_at,
-                    f.remind_at,
-                    f.lead_at,
-                    f.missed_at,
-                    f.automated_ok,
-                )
-            )
-    imported, accepted = plans.values()
+        case_ids = session.scalars(select(Case.id).order_by(Case.id)).all()
+        imported, accepted = (stored_plan(session, case_id, {}) for case_id in case_ids)
     assert imported == accepted and len(imported) == 2
 
 
