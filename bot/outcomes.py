@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import outcome_views as ov
 from bot.deps import Deps
-from bot.planning import calendar_of, team_lead
+from bot.planning import calendar_of, lead_calendar, lead_of
 from bot.touch_plan import no_reply_retry_at
 from db import cases as store
 from db.models import Agent, FollowUp, Outcome
@@ -302,10 +302,9 @@ def plan_extra(
     calendar = calendar_of(deps, followup.case.team, followup.assignee)
     overdue = deps.policy.overdue
     lead_at = calendar.add_working_hours(due, overdue.lead_after_working_hours)
-    assignee, team = followup.assignee, followup.case.team
-    lead = team_lead(session, (assignee.team if assignee else None) or team, assignee)
+    lead = lead_of(session, followup)
     if lead is not None:  # the lead hears in the lead's own working hours, as for planned touches
-        lead_at = calendar_of(deps, lead.team or team, lead).next_window_start(lead_at)
+        lead_at = lead_calendar(deps, followup, lead).next_window_start(lead_at)
     extra = FollowUp(
         case_id=followup.case_id,
         cycle=followup.cycle,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.people import ensure_profile
-from bot.planning import calendar_of, team_lead
+from bot.planning import calendar_of, lead_calendar, lead_of
 from bot.policy import Overdue
 from bot.report import PassReport
 from bot.working_hours import WorkingCalendar
@@ -90,7 +90,7 @@ def overdue_pass(deps: Deps, *, threads: int = 4) -> OverdueReport:
                 reminders[followup.assignee_id or 0].append(_pending(followup))
         notices: dict[int, list[Pending]] = defaultdict(list)
         for followup in overdue_store.lead_notices_due(session, now):
-            lead = _lead_of(session, followup)
+            lead = lead_of(session, followup)
             if lead is not None and _lead_notice_ready(deps, followup, lead, now):
                 notices[lead.id].append(_pending(followup))
     jobs: list[tuple[Job, int, list[Pending]]]
@@ -150,17 +150,7 @@ def _lead_notice_ready(deps: Deps, followup: FollowUp, lead: Agent, now: datetim
         return True
     hours = _overdue_rule(deps, followup).lead_after_working_hours
     earliest = _assignee_calendar(deps, followup).add_working_hours(followup.sent_at, hours)
-    lead_calendar = calendar_of(deps, lead.team or followup.case.team, lead)
-    return lead_calendar.next_window_start(earliest) <= now
-
-
-def _lead_of(session: Session, followup: FollowUp) -> Agent | None:
-    """The assignee's own lead, else their team's lead; nobody when that is the assignee."""
-    assignee = followup.assignee
-    lead = team_lead(session, (assignee.team if assignee else None) or followup.case.team, assignee)
-    if lead is None or lead.id == followup.assignee_id:
-        return None
-    return lead
+    return lead_calendar(deps, followup, lead).next_window_start(earliest) <= now
 
 
 Job = Callable[[Deps, int, list[Pending], "OverdueReport"], None]

@@ -87,6 +87,20 @@ def team_lead(session: Session, team: Team | None, owner: Agent | None) -> Agent
     )
 
 
+def lead_of(session: Session, followup: FollowUp) -> Agent | None:
+    """The assignee's own lead, else their team's lead; nobody when that is the assignee."""
+    assignee = followup.assignee
+    lead = team_lead(session, (assignee.team if assignee else None) or followup.case.team, assignee)
+    if lead is None or lead.id == followup.assignee_id:
+        return None
+    return lead
+
+
+def lead_calendar(deps: Deps, followup: FollowUp, lead: Agent) -> WorkingCalendar:
+    """The hours in which `lead` hears about `followup`: the lead's own."""
+    return calendar_of(deps, lead.team or followup.case.team, lead)
+
+
 @dataclass
 class People:
     """Who could follow up on a case: known agents, or only an email to resolve later."""
