@@ -41,8 +41,17 @@ class ListenerPool(Executor):
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop taking work; with `wait`, return once every piece taken so far has run."""
+        """Stop taking work; with `wait`, return once every piece taken so far has run (or,
+        with `cancel_futures`, every piece not yet started is cancelled instead)."""
         self._closed = True
+        if cancel_futures:
+            while True:
+                try:
+                    work = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if work is not None:
+                    work[0].cancel()
         for _ in self._workers:
             self._queue.put(None)
         if not wait:

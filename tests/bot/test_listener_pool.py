@@ -68,3 +68,15 @@ def test_work_queued_behind_the_stop_marks_is_still_run_by_the_stop() -> None:
     gate.set()
     stopping.join(5)
     assert not stopping.is_alive() and ran == ["late"] and late.done()
+
+
+def test_a_stop_that_cancels_leaves_queued_work_unstarted() -> None:
+    pool = ListenerPool(1)
+    gate = threading.Event()
+    running = pool.submit(gate.wait, 5)
+    queued = [pool.submit(time.sleep, 0) for _ in range(3)]
+    time.sleep(0.05)  # the one worker holds the first piece
+    pool.shutdown(wait=False, cancel_futures=True)
+    gate.set()
+    assert running.result(timeout=5) is True
+    assert all(f.cancelled() for f in queued)
