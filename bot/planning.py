@@ -12,7 +12,7 @@ from bot.cases import Channel, Kind, Severity
 from bot.deps import Deps
 from bot.policy import Role
 from bot.touch_plan import CalendarFor, PlannedTouch, TouchStep, explain, plan_touches
-from bot.working_hours import WorkingCalendar
+from bot.working_hours import WorkingCalendar, clock_text
 from db import cases as store
 from db import followups as followup_store
 from db.bulk import FOLLOWUP_COLUMNS
@@ -52,8 +52,8 @@ def team_calendar_fields(calendar: WorkingCalendar) -> dict[str, str]:
     return {
         "timezone": calendar.tz,
         "working_days": ",".join(DAY_NAMES[d] for d in sorted(calendar.days)),
-        "work_start": calendar.start.strftime("%H:%M"),
-        "work_end": calendar.end.strftime("%H:%M"),
+        "work_start": clock_text(calendar.start),
+        "work_end": clock_text(calendar.end),
     }
 
 

@@ -1,7 +1,9 @@
 """Working calendars: when a person may be nudged, in their own time zone.
 
 A calendar has one working window per working day (local `start` to `end`, never across
-midnight). Every method takes and returns time-zone aware datetimes; results are in UTC.
+midnight; `end` "24:00" works to the end of the day, so a mon-sun 00:00-24:00 calendar is at
+work at every instant, as a round-the-clock team is). Every method takes and returns
+time-zone aware datetimes; results are in UTC.
 Local times that a DST change skips or repeats follow zoneinfo's `fold=0` reading: a
 repeated time means its first occurrence, a skipped one is read with the offset in force
 before the change (so a window "starting" at a skipped 02:30 starts at 03:30 new time).
@@ -22,6 +24,8 @@ MAX_SEARCH_DAYS = 400
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+END_OF_DAY = time.max
+"""A window's `end` that runs to local midnight: written "24:00" in a policy or on a team."""
 
 Window = tuple[datetime, datetime]
 
@@ -61,11 +65,16 @@ def parse_days(value: str | Iterable[str]) -> frozenset[int]:
 
 
 def parse_clock_time(value: str | time, name: str) -> time:
-    """A local time of day from "09:00" (or a `time`), naming `name` when malformed."""
+    """A local time of day from "09:00" (or a `time`), naming `name` when malformed.
+
+    "24:00" (the end of the day) is accepted for `end` only, as `END_OF_DAY`.
+    """
     if isinstance(value, time):
         if value.tzinfo is not None:
             raise CalendarError(f"{name}: a local time of day carries no time zone")
         return value
+    if name == "end" and isinstance(value, str) and value.strip() == "24:00":
+        return END_OF_DAY
     match = _CLOCK.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         raise CalendarError(f"{name}: expected a time of day like 09:00, got {value!r}")
@@ -97,6 +106,11 @@ def _aware(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def clock_text(moment: time) -> str:
+    """A time of day as the policy file writes it: "09:00", and "24:00" for `END_OF_DAY`."""
+    return "24:00" if moment == END_OF_DAY else f"{moment:%H:%M}"
+
+
 def _fmt_day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
@@ -126,8 +140,9 @@ class WorkingCalendar:
                 raise CalendarError(f"{name}: expected a local time of day, got {value!r}")
         if self.start >= self.end:
             raise CalendarError(
-                f"end: the working day must end after it starts ({self.start:%H:%M} to "
-                f"{self.end:%H:%M}); windows across midnight are not supported"
+                f"end: the working day must end after it starts ({clock_text(self.start)} to "
+                f"{clock_text(self.end)}); windows across midnight are not supported (use "
+                f"24:00 for a day that runs to midnight)"
             )
         for day in self.holidays:
             if not isinstance(day, date) or isinstance(day, datetime):
@@ -164,7 +179,11 @@ class WorkingCalendar:
         if day.weekday() not in self.days or day in self.holidays:
             return None
         start = datetime.combine(day, self.start, tzinfo=self.zone).astimezone(UTC)
-        end = datetime.combine(day, self.end, tzinfo=self.zone).astimezone(UTC)
+        if self.end == END_OF_DAY:
+            end_local = datetime.combine(day + timedelta(days=1), time(), tzinfo=self.zone)
+        else:
+            end_local = datetime.combine(day, self.end, tzinfo=self.zone)
+        end = end_local.astimezone(UTC)
         return (start, end) if start < end else None
 
     def _windows_after(self, moment: datetime) -> Iterator[Window]:

@@ -302,3 +302,64 @@ def test_off_hours_reason_in_words() -> None:
     assert holidays.off_hours_reason(local("Europe/London", 2026, 6, 8, 19, 0)) == (
         "at 19:00 local time, after working hours"
     )
+
+
+# --- a round-the-clock calendar (end "24:00") --------------------------------------------------
+
+ALWAYS_LONDON = WorkingCalendar.parse(
+    tz="Europe/London", days="mon-sun", start="00:00", end="24:00"
+)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        utc(2026, 12, 5, 23, 5),  # a Saturday evening
+        utc(2026, 12, 6, 3, 0),  # a Sunday night
+        utc(2026, 12, 31, 23, 59, 30),  # New Year's Eve, ISO week 53
+        utc(2027, 1, 1, 0, 0),  # midnight exactly: one window ends as the next starts
+        utc(2026, 3, 29, 1, 0),  # London's clocks go forward (01:00 UTC)
+        utc(2026, 10, 25, 1, 0),  # and back (01:00 UTC is 01:00 GMT, the repeated hour)
+        utc(2026, 10, 25, 0, 30),  # inside the first reading of the repeated hour
+        utc(2026, 11, 30, 23, 59, 59),  # a month's last second
+    ],
+)
+def test_a_24_hour_calendar_is_at_work_at_every_instant(moment: datetime) -> None:
+    assert ALWAYS_LONDON.is_working(moment)
+    assert ALWAYS_LONDON.next_window_start(moment) == moment
+    assert ALWAYS_LONDON.off_hours_reason(moment) is None
+
+
+def test_24_00_ends_the_window_at_the_next_local_midnight_across_dst() -> None:
+    # 29 March 2026 in London has 23 hours, 25 October 25.
+    assert ALWAYS_LONDON.window_on(date(2026, 3, 29)) == (utc(2026, 3, 29, 0), utc(2026, 3, 29, 23))
+    assert ALWAYS_LONDON.window_on(date(2026, 10, 25)) == (
+        utc(2026, 10, 24, 23),
+        utc(2026, 10, 26, 0),
+    )
+
+
+def test_working_hours_on_a_24_hour_calendar_are_wall_time() -> None:
+    assert ALWAYS_LONDON.add_working_hours(utc(2026, 12, 31, 23, 0), 2) == utc(2027, 1, 1, 1, 0)
+    assert ALWAYS_LONDON.add_working_hours(utc(2026, 10, 24, 22, 0), 4) == utc(2026, 10, 25, 2, 0)
+
+
+def test_24_00_is_only_an_end_and_never_a_start() -> None:
+    with pytest.raises(CalendarError, match="start: expected a time of day like 09:00"):
+        WorkingCalendar.parse(start="24:00")
+    with pytest.raises(CalendarError, match="end: expected a time of day like 09:00"):
+        WorkingCalendar.parse(end="24:30")
+
+
+def test_a_24_hour_calendar_survives_the_team_row_as_text() -> None:
+    from bot.planning import team_calendar_fields
+
+    fields = team_calendar_fields(ALWAYS_LONDON)
+    assert (fields["work_start"], fields["work_end"]) == ("00:00", "24:00")
+    again = WorkingCalendar.parse(
+        tz=fields["timezone"],
+        days=fields["working_days"],
+        start=fields["work_start"],
+        end=fields["work_end"],
+    )
+    assert again == ALWAYS_LONDON
