@@ -113,7 +113,6 @@ def main() -> int:
                 bench.process_env(bench.bot_env(empty_url, sandbox, **env)), folder, args.seconds
             )
             url, seeder = bench.new_database(folder, "million.db", now)
-            zone = bench.working_zone(seeder, now, now + timedelta(seconds=args.seconds + 600))
             due_count = int(args.followups * args.due_share)
             later = args.followups - due_count
             day, horizon = timedelta(days=1), timedelta(days=60)
@@ -125,7 +124,6 @@ def main() -> int:
                 sandbox,
                 due,
                 agents=args.agents,
-                zone=zone,
                 prefix="M",
                 team_created=now - timedelta(days=28),
             )

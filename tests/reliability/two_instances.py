@@ -3,14 +3,14 @@
     .venv/bin/python tests/reliability/two_instances.py [--followups 5000] [--agents 1000]
         [--teams 10] [--interval 1] [--database-url postgresql+psycopg://...]
 
-Makes a fresh PostgreSQL database (on postgres@127.0.0.1:5432 unless `--database-url` names
-an empty one), migrates it (`followup db upgrade`), seeds `--followups` follow-ups already due
-for `--agents` agents in `--teams` teams, every agent inside working hours now (a fixed-offset
-zone is chosen for the hour the script runs at), each team created weeks ago with its own
-digest channel, so last week's digest is due. Then starts two real `followup run` processes
-(HTTP mode on ports the OS picks, scheduler on, dispatch every `--interval` seconds through
-FOLLOWUP_DISPATCH_SECONDS; the digest and overdue jobs have fixed intervals, but every job's
-first pass runs at start-up, so both instances reach digest time together) against the
+Makes a fresh PostgreSQL database (on postgres@127.0.0.1:5432 unless `--database-url` names an
+empty one), migrates it (`followup db upgrade`), seeds `--followups` follow-ups already due for
+`--agents` agents in `--teams` teams, every agent at work round the clock (a mon-sun
+00:00-24:00 calendar, so the run passes whatever the day and hour), each team created weeks ago
+with its own digest channel, so last week's digest is due. Then starts two real `followup run`
+processes (HTTP mode on ports the OS picks, scheduler on, dispatch every `--interval` seconds
+through FOLLOWUP_DISPATCH_SECONDS; the digest and overdue jobs have fixed intervals, but every
+job's first pass runs at start-up, so both instances reach digest time together) against the
 in-process Slack sandbox, waits until the database says everything was sent and every digest
 posted, lets them run a few more passes, and stops them with SIGTERM.
 
@@ -149,7 +149,6 @@ def two_instances(
         migrate.upgrade(settings.database_url)
         now = datetime.now(UTC).replace(microsecond=0)
         seeder = replace(build_deps(settings, ManualClock(now)), worker="seeder")
-        zone = bench.working_zone(seeder, now, now + timedelta(seconds=timeout))
         due = [now - timedelta(minutes=1)] * followups
         seeded = bench.seed_bulk(
             seeder,
@@ -157,13 +156,12 @@ def two_instances(
             due,
             agents=agents,
             teams=teams,
-            zone=zone,
             prefix="TWO",
             digest_channels=True,
             team_created=now - timedelta(days=28),
         )
         if log:
-            log(f"seeded {followups} follow-ups for {agents} agents in {teams} teams ({zone})")
+            log(f"seeded {followups} follow-ups for {agents} agents in {teams} teams")
         if post_seconds:
             sandbox.fail_every(
                 "chat.postMessage", every=1, status=None, error=None, delay=post_seconds
