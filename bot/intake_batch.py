@@ -89,6 +89,7 @@ class IntakeWriter:
         self.max_batch = max_batch
         self._queue: list[Delivery] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when nobody is left writing
         self._writing = False
         self.batches = 0
         self.deliveries = 0
@@ -108,6 +109,11 @@ class IntakeWriter:
             raise delivery.error
         assert delivery.written is not None
         return delivery.written
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is queued or being written; False if `timeout` seconds pass first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._writing and not self._queue, timeout)
 
     def _drain(self, deps: Deps, own: Delivery) -> None:
         """Write batches until `own` is written and the queue is empty (or the time is up)."""
@@ -139,6 +145,7 @@ class IntakeWriter:
             self._queue[0].woken.set()
         else:
             self._writing = False
+            self._idle.notify_all()
 
     def _write_batch(self, deps: Deps, batch: list[Delivery]) -> None:
         self.batches += 1

@@ -5,7 +5,8 @@ before the HTTP answer goes out. `ThreadPoolExecutor.submit` takes the pool's lo
 process-wide one on every call (and starts threads lazily while holding them); under load the
 request threads queued on those two locks, each hand-over a thread wake-up (py-spy on
 bench/bench_slack.py: 15% of every thread's samples during a saturating `/followup due` run).
-Here every worker starts up front and `submit` only puts the work on a `queue.SimpleQueue`.
+Here every worker starts up front and `submit` only puts the work on a `queue.SimpleQueue`
+(and counts it, under a lock held for that one addition, for `wait_idle`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class ListenerPool(Executor):
         self.threads = threads
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._closed = False
+        self._pending = 0  # taken and not yet run (or cancelled): what `wait_idle` waits out
+        self._idle = threading.Condition(threading.Lock())
         self._workers = [
             threading.Thread(target=self._work, name=f"{name}_{n}", daemon=True)
             for n in range(threads)
@@ -37,8 +40,24 @@ class ListenerPool(Executor):
         if self._closed:
             raise RuntimeError("cannot take new listener work after shutdown")
         future: Future[Any] = Future()
-        self._queue.put((future, fn, args, kwargs))
+        self._put((future, fn, args, kwargs))
         return future
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no work is queued or running; False if `timeout` seconds pass first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _put(self, work: _Work) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(work)
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking work; with `wait`, return once every piece taken so far has run (or,
@@ -52,6 +71,7 @@ class ListenerPool(Executor):
                     break
                 if work is not None:
                     work[0].cancel()
+                    self._finished()
         for _ in self._workers:
             self._queue.put(None)
         if not wait:
@@ -65,11 +85,17 @@ class ListenerPool(Executor):
             except queue.Empty:
                 return
             if work is not None:
-                _run(work)
+                self._run_counted(work)
 
     def _work(self) -> None:
         while (work := self._queue.get()) is not None:
+            self._run_counted(work)
+
+    def _run_counted(self, work: _Work) -> None:
+        try:
             _run(work)
+        finally:
+            self._finished()
 
 
 def _run(work: _Work) -> None:

@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from bot.sandbox.waiting import wait_for
+from tests.idle import wait_idle
 
 
 def get(url: str) -> tuple[int, dict[str, Any]]:
@@ -45,7 +46,7 @@ def test_unsigned_wrongly_signed_and_stale_requests_are_refused(bot: Any) -> Non
     assert bot.driver.command("U0AGENT", "help", signature="v0=" + "0" * 64).status == 401
     stale = int(time.time()) - 6 * 60
     assert bot.driver.command("U0AGENT", "help", timestamp=stale).status == 401
-    time.sleep(0.2)
+    wait_idle(bot)
     assert bot.sandbox.responses == []
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
 from bot.commands import ROUTES
+from tests.idle import wait_idle
 
 HOSTILE = "<!channel> <!here> <@U0LEAD> <https://evil.example|click me>"
 LIVE = ("<!channel>", "<!here>", "<@U0LEAD>", "<https://evil.example")
@@ -23,7 +23,7 @@ def test_every_subcommand_escapes_what_the_user_typed(bot: Any, subcommand: str)
         f"{subcommand} x {HOSTILE}",
     ):
         assert bot.driver.command("U0AGENT", text).status == 200
-    time.sleep(0.3)
+    wait_idle(bot)  # every reply the listeners were going to send is sent
     shown = json.dumps([r.body for r in bot.sandbox.responses[before:]])
     shown += json.dumps([m for m in bot.sandbox.ephemeral("U0AGENT")])
     for live in LIVE:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.bulk_planning import Planner
 from bot.cases import Channel, ClosedCase, Event, Kind, Severity
 from bot.intake import accept_case
-from bot.intake_batch import Delivery, IntakeWriter, write_together
+from bot.intake_batch import Delivery, IntakeWriter, Written, write_together
 from db import cases as store
 from db.models import Agent, AgentLink, AuditEntry, Case, FollowUp, InboundDelivery
 from tests.bot.stored_plans import stored_plan
@@ -348,3 +348,32 @@ def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time
     # Each answer waits for the queue ahead of it, its own batch and at most the drain time:
     # never the second and a half that deliveries kept arriving.
     assert max(took) < 0.75, max(took)
+
+
+def test_wait_idle_waits_for_the_delivery_being_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    holding, release = threading.Event(), threading.Event()
+
+    def held(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+        holding.set()
+        release.wait(10)
+        for delivery in batch:
+            delivery.written = Written()
+
+    monkeypatch.setattr(IntakeWriter, "_write_each_way", held)
+    writer = IntakeWriter()
+    assert writer.wait_idle(0), "a new writer is idle"
+    delivery = Delivery("generic", [closed_case("IDLE")], None)
+    sender = threading.Thread(target=writer.write, args=(None, delivery))
+    sender.start()
+    try:
+        assert holding.wait(10), "the delivery is being written"
+        assert writer.wait_idle(0.05) is False, "idle while a delivery is being written"
+        waiter_saw: list[bool] = []
+        waiter = threading.Thread(target=lambda: waiter_saw.append(writer.wait_idle(10)))
+        waiter.start()
+        release.set()
+        waiter.join(10)
+        assert waiter_saw == [True] and delivery.written is not None
+    finally:
+        release.set()
+        sender.join(10)

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 import pytest
 
 from bot.listener_pool import ListenerPool
+from bot.sandbox.waiting import wait_for
 
 
 def test_work_runs_on_the_pools_threads_and_answers_through_its_future() -> None:
@@ -61,22 +62,58 @@ def test_work_queued_behind_the_stop_marks_is_still_run_by_the_stop() -> None:
     pool.submit(gate.wait, 5)  # the one worker is busy
     stopping = threading.Thread(target=pool.shutdown)
     stopping.start()
-    time.sleep(0.05)  # the stop mark is queued
+    assert wait_for(lambda: pool._queue.qsize() == 1), "the stop mark is queued"
     # A submit that passed its closed check just before the close lands behind the mark.
     late: Future[None] = Future()
-    pool._queue.put((late, ran.append, ("late",), {}))
+    pool._put((late, ran.append, ("late",), {}))
     gate.set()
     stopping.join(5)
     assert not stopping.is_alive() and ran == ["late"] and late.done()
+    assert pool.wait_idle(0)
 
 
 def test_a_stop_that_cancels_leaves_queued_work_unstarted() -> None:
     pool = ListenerPool(1)
-    gate = threading.Event()
-    running = pool.submit(gate.wait, 5)
+    started, gate = threading.Event(), threading.Event()
+
+    def hold() -> bool:
+        started.set()
+        return gate.wait(5)
+
+    running = pool.submit(hold)
     queued = [pool.submit(time.sleep, 0) for _ in range(3)]
-    time.sleep(0.05)  # the one worker holds the first piece
+    assert started.wait(5), "the one worker holds the first piece"
     pool.shutdown(wait=False, cancel_futures=True)
     gate.set()
     assert running.result(timeout=5) is True
     assert all(f.cancelled() for f in queued)
+    assert pool.wait_idle(5), "cancelled work no longer counts as pending"
+
+
+def test_wait_idle_waits_for_running_and_queued_work() -> None:
+    pool = ListenerPool(1)
+    started, gate = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def hold() -> None:
+        started.set()
+        gate.wait(5)
+        done.append("held")
+
+    try:
+        assert pool.wait_idle(0), "a new pool is idle"
+        pool.submit(hold)
+        queued = pool.submit(done.append, "queued")
+        assert started.wait(5)
+        assert pool.wait_idle(0.05) is False, "idle while a piece runs and one is queued"
+        assert not queued.done()
+        waiter_saw: list[bool] = []
+        waiter = threading.Thread(target=lambda: waiter_saw.append(pool.wait_idle(5)))
+        waiter.start()
+        gate.set()
+        waiter.join(5)
+        assert waiter_saw == [True]
+        assert done == ["held", "queued"], "idle only once the queued piece ran too"
+    finally:
+        gate.set()
+        pool.shutdown()

@@ -12,6 +12,7 @@ from bot import ids
 from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
+from tests.idle import wait_idle
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -75,6 +76,7 @@ def test_done_with_an_unknown_case_says_so(bot: Any, sent: int) -> None:
 
 def test_done_by_a_stranger_is_refused(bot: Any, sent: int) -> None:
     assert "Nothing was changed" in reply(bot, "U0OTHER", "done ZD-9")
+    wait_idle(bot)
     assert bot.sandbox.views("U0OTHER", open_only=True) == []
 
 

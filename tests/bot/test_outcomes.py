@@ -16,6 +16,7 @@ from bot import ids
 from bot.dispatch import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import Agent, FollowUp, Outcome
+from tests.idle import wait_idle
 from tests.nudging import MONDAY_10_UTC, nudge
 
 
@@ -220,6 +221,7 @@ def test_a_referral_is_refused_inline_unless_the_customer_confirmed(bot: Any, nu
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert "referral" in answer["errors"]["outcome_asks"].lower()
+    wait_idle(bot)
     assert followup(bot, nudged["id"]).state == "sent"
     assert outcome(bot, nudged["id"]) is None
     assert bot.sandbox.messages("C0ESCALATE") == []
@@ -230,6 +232,7 @@ def test_skip_needs_a_reason(bot: Any, nudged: Any) -> None:
     modal = opened_modal(bot, "U0AGENT", ids.VIEW_SKIP)
     answer = bot.driver.submit_view("U0AGENT", modal["id"], {"reason": "  "}).json()
     assert "reason" in answer["errors"]["skip_reason"].lower() or answer["errors"]["skip_reason"]
+    wait_idle(bot)
     assert followup(bot, nudged["id"]).state == "sent"
     bot.driver.submit_view("U0AGENT", modal["id"], {"reason": "Customer asked not to be called"})
     assert followup(bot, nudged["id"]).state == "skipped"
@@ -257,6 +260,7 @@ def test_snooze_to_a_past_date_is_refused_inline(bot: Any, nudged: Any) -> None:
         "U0AGENT", modal["id"], {"when": "pick_date", "date": "2026-11-01"}
     ).json()
     assert answer["errors"] == {"snooze_date": "That date has passed: pick today or later."}
+    wait_idle(bot)
     assert followup(bot, nudged["id"]).state == "sent"
 
 
@@ -267,6 +271,7 @@ def test_a_strangers_click_changes_nothing_and_gets_an_ephemeral_refusal(
     refusal = wait_for(lambda: [r for r in bot.sandbox.responses if r.user_id == "U0OTHER"])
     assert refusal and "Nothing was changed" in refusal[-1].body["text"]
     assert refusal[-1].body["response_type"] == "ephemeral"
+    wait_idle(bot)
     assert bot.sandbox.views("U0OTHER", open_only=True) == []
     assert followup(bot, nudged["id"]).state == "sent"
 
@@ -276,6 +281,7 @@ def test_a_stranger_submitting_a_modal_is_refused(bot: Any, nudged: Any) -> None
     modal = opened_modal(bot, "U0AGENT", ids.VIEW_OUTCOME)
     answer = bot.driver.submit_view("U0OTHER", modal["id"], {"result": "resolved"}).json()
     assert "Nothing was changed" in answer["errors"]["outcome_result"]
+    wait_idle(bot)
     assert followup(bot, nudged["id"]).state == "sent"
 
 

@@ -10,7 +10,6 @@ length, since every request during it fails fast with a connection error.
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from bot.app import FRIENDLY_ERROR
 from bot.dispatch import dispatch_pass
 from db.models import Case, FollowUp
 from handlers.webhooks.generic import sign_generic
+from tests.idle import wait_idle
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -59,13 +59,10 @@ def get(url: str) -> tuple[int, Any]:
         return error.code, json.loads(error.read())
 
 
-def responses_once_settled(sandbox: Any, count: int, timeout: float = 10.0) -> list[Any]:
-    """The response_url posts, once at least `count` arrived (listeners run after the ack)."""
-    deadline = time.monotonic() + timeout
-    while len(sandbox.responses) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.1)  # and nothing more follows
-    return list(sandbox.responses)
+def responses_once_settled(bot: Any) -> list[Any]:
+    """The response_url posts, once every listener has run (they answer after the ack)."""
+    wait_idle(bot)
+    return list(bot.sandbox.responses)
 
 
 def deliver_webhook(bot: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
@@ -87,7 +84,7 @@ def test_a_database_outage_loses_nothing_and_heals_without_a_restart(pg_bot: Any
         # reply at its response_url: no stack trace, no silence.
         ack = pg_bot.driver.command("U0AGENT", "due")
         assert ack.status == 200
-        replies = responses_once_settled(pg_bot.sandbox, 1)
+        replies = responses_once_settled(pg_bot)
         assert [r.body["text"] for r in replies] == [FRIENDLY_ERROR]
         assert replies[0].body["response_type"] == "ephemeral"
         assert replies[0].user_id == "U0AGENT"
@@ -110,7 +107,7 @@ def test_a_database_outage_loses_nothing_and_heals_without_a_restart(pg_bot: Any
     assert planned and set(planned) == {"planned"}
     # Slash commands work again.
     assert pg_bot.driver.command("U0AGENT", "due").status == 200
-    replies = responses_once_settled(pg_bot.sandbox, 2)
+    replies = responses_once_settled(pg_bot)
     assert len(replies) == 2
     assert replies[-1].body["text"] != FRIENDLY_ERROR
     # And dispatch delivers the case's follow-up on Monday, exactly once.

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.sandbox.waiting import wait_for
 from db.models import AuditEntry, Case, FollowUp, InboundDelivery
+from tests.idle import wait_idle
 
 _WEBHOOK_TESTS = str(Path(__file__).resolve().parents[1] / "handlers" / "webhooks")
 if _WEBHOOK_TESTS not in sys.path:
@@ -278,19 +278,13 @@ def slack_cases(bot: Any, ticket: str) -> tuple[int, int, int]:
     return len(case_ids), int(followups or 0), int(recorded or 0)
 
 
-def settle(bot: Any, ticket: str, expected: int) -> None:
-    """Wait until `expected` processings happened, then a little longer for any extra one."""
-    wait_for(lambda: bot.processed[ticket] >= expected)
-    wait_for(lambda: bot.processed[ticket] > expected, timeout=0.3)
-
-
 def test_slacks_retries_of_an_event_are_processed_once(watched: Any) -> None:
     bot = watched
     event = solved_event(bot, "501")
     for retry in (None, 1, 2):
         response = bot.driver.event(event, event_id="Ev0RETRY501", retry_num=retry)
         assert response.status == 200
-    settle(bot, "501", 1)
+    wait_idle(bot)  # every delivery's listener has run
     assert bot.processed["501"] == 1
     cases, followups, recorded = slack_cases(bot, "501")
     assert (cases, recorded) == (1, 1)
@@ -313,7 +307,7 @@ def test_retries_racing_their_original_are_processed_once(watched: Any) -> None:
     for thread in threads:
         thread.join(timeout=15)
     assert statuses == [200, 200, 200]
-    settle(bot, "502", 1)
+    wait_idle(bot)  # every delivery's listener has run
     assert bot.processed["502"] == 1
     assert slack_cases(bot, "502")[0] == 1
 
@@ -324,12 +318,12 @@ def test_a_retry_whose_original_never_arrived_is_processed(watched: Any) -> None
     # The original was lost on the way (Slack timed out on it): only retries arrive.
     response = bot.driver.event(event, event_id="Ev0RETRY503", retry_num=1, retry_reason="")
     assert response.status == 200
-    settle(bot, "503", 1)
+    wait_idle(bot)  # every delivery's listener has run
     assert bot.processed["503"] == 1
     cases, followups, recorded = slack_cases(bot, "503")
     assert (cases, recorded) == (1, 1)
     assert followups >= 1
     # Its own later retry is still a duplicate.
     assert bot.driver.event(event, event_id="Ev0RETRY503", retry_num=2).status == 200
-    settle(bot, "503", 1)
+    wait_idle(bot)  # every delivery's listener has run
     assert bot.processed["503"] == 1
