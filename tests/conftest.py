@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -197,3 +198,31 @@ def make_bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Iter
     for generator in started:
         with contextlib.suppress(StopIteration):
             next(generator)
+
+
+@pytest.fixture(autouse=True)
+def _real_clock_is_declared(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A test that reads the real clock in-process (bot.clock.SystemClock) must be marked
+    `realclock`: CI runs those again under faketime on a Saturday night, a Sunday morning and
+    New Year's Eve, so a test that only passes on a weekday cannot hide."""
+    from bot.clock import SystemClock
+
+    if request.node.get_closest_marker("realclock") is not None:
+        yield
+        return
+    real_now = SystemClock.now
+    readers: list[str] = []
+
+    def now(self: SystemClock) -> datetime:
+        readers.append(threading.current_thread().name)
+        return real_now(self)
+
+    monkeypatch.setattr(SystemClock, "now", now)
+    yield
+    if readers:
+        pytest.fail(
+            f"{request.node.nodeid} reads the real clock (SystemClock, in {readers[0]}) but is "
+            "not marked @pytest.mark.realclock: mark it, so CI runs it under faketime"
+        )

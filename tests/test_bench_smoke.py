@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.realclock  # starts processes that read the real clock
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -13,7 +13,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.sandbox import SlackDriver, SlackSandbox
+
+pytestmark = pytest.mark.realclock  # starts processes that read the real clock
 
 FOLLOWUP = [sys.executable, "-m", "bot.cli"]
 

@@ -91,6 +91,7 @@ def reply(bot: Any, user: str, text: str) -> str:
     return str(got[-1].body["text"]) if got else ""
 
 
+@pytest.mark.realclock  # `followup agents` runs in its own process
 def test_cli_link_sends_that_agents_cases_to_the_slack_user(make_bot: Any, tmp_path: Path) -> None:
     bot = make_bot(WEBHOOK_SECRET_ZENDESK=ZENDESK_SECRET)
     done = cli(bot, tmp_path, "agents", "link", "zendesk", "8447388090494", "ada@example.com")
@@ -105,6 +106,7 @@ def test_cli_link_sends_that_agents_cases_to_the_slack_user(make_bot: Any, tmp_p
     assert bot.sandbox.messages("C0TRIAGE") == []
 
 
+@pytest.mark.realclock  # `followup agents` runs in its own process
 def test_cli_refuses_unknown_sources_and_people(bot: Any, tmp_path: Path) -> None:
     unknown_source = cli(bot, tmp_path, "agents", "link", "zendeks", "1", "U0AGENT")
     assert unknown_source.returncode == 2
@@ -116,6 +118,7 @@ def test_cli_refuses_unknown_sources_and_people(bot: Any, tmp_path: Path) -> Non
         assert session.scalars(select(AgentLink)).all() == []
 
 
+@pytest.mark.realclock  # `followup agents` runs in its own process
 def test_cli_lead_and_backup_set_the_fields_the_away_handoff_reads(
     bot: Any, tmp_path: Path
 ) -> None:

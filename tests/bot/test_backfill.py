@@ -202,6 +202,7 @@ def test_tabled_calendar_equals_the_working_calendar(
     )
 
 
+@pytest.mark.realclock  # `followup import` in its own process reads the real clock
 def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
     path = tmp_path / "cases.csv"
     path.write_text(

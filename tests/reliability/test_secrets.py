@@ -33,6 +33,9 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.sandbox import SlackDriver, SlackSandbox
 from handlers.webhooks import sign_generic
+from tests.idle import wait_idle
+
+pytestmark = pytest.mark.realclock  # starts processes that read the real clock
 
 SIGNING_SECRET = "sgn-SECRET-7f3a9c1e5b2d"
 BOT_TOKEN = "xoxb-SECRET-bot-4d2e8a6c"
@@ -256,9 +259,7 @@ def test_no_secret_in_logs_replies_or_slack_while_the_bot_runs_and_things_go_wro
             with admin.connect() as connection:
                 connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
             admin.dispose()
-        import time
-
-        time.sleep(0.5)  # listeners finish their replies after the ack
+        wait_idle(running)  # listeners finish their replies after the ack
     finally:
         running.stop()
     assert any(r.levelno >= logging.ERROR for r in caplog.records), "nothing went wrong?"
@@ -420,11 +421,9 @@ def test_no_secret_in_what_followup_run_logs_at_debug(
         sandbox.fail_next("views.publish", status=None, error="internal_error")
         responses.append(driver.app_home_opened("U0AGENT"))
         seen.replies += [f"{r.status} {r.headers} {r.body}" for r in responses]
-        deadline = time.monotonic() + 5
-        while not sandbox.calls_to("views.publish") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)  # the failure is logged after Slack's answer
     finally:
+        # `followup run` stops on SIGTERM only once every listener it took has run (and
+        # logged its failure): its output is then complete, with no sleep to guess how long.
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
     assert process.returncode == 0, output

@@ -16,6 +16,8 @@ from types import ModuleType
 
 import pytest
 
+pytestmark = pytest.mark.realclock  # starts processes that read the real clock
+
 SCRIPT = Path(__file__).with_name("two_instances.py")
 
 
