@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -9,13 +11,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
 
+LOCK_TIMEOUT_MS = 2000
+"""PostgreSQL `lock_timeout` and SQLite's busy timeout: a statement waiting longer than this
+for a lock fails, so a table someone holds locked cannot keep a Slack request past its 3
+seconds (the job's next pass or the helpdesk's retry comes back later)."""
+STATEMENT_TIMEOUT_MS = 30_000
+"""PostgreSQL `statement_timeout`: no statement of the bot's runs unbounded (the largest, the
+digest over a million rows, takes under a second)."""
+READ_ONLY = {"sqlite_begin": "DEFERRED"}
+"""Execution options of a connection that only reads: on SQLite it begins DEFERRED, so it does
+not queue for the single writer's lock (WAL lets readers run beside a writer)."""
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+
+def make_engine(url: str, *, bounded: bool = True, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    `bounded`: PostgreSQL sessions get lock and statement timeouts (migrations turn them off).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": LOCK_TIMEOUT_MS / 1000},
             # The most recently used connection first: its page cache is the warmest.
             pool_use_lifo=True,
             **kwargs,
@@ -25,6 +41,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # a writer takes the lock up front instead of failing on upgrade (SQLAlchemy's recipe).
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if bounded and url.startswith("postgresql"):
+        kwargs.setdefault(
+            "connect_args",
+            {
+                "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} "
+                f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+            },
+        )
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
@@ -37,14 +61,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+
+class _Sessions(sessionmaker[Session]):
+    """`factory.begin()` is a unit of work that writes; a plain `factory()` session is never
+    committed anywhere, so it only reads and begins DEFERRED on SQLite (READ_ONLY)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self._reader = engine.execution_options(**READ_ONLY)
+
+    def __call__(self, **local_kw: Any) -> Session:
+        local_kw.setdefault("bind", self._reader)
+        return super().__call__(**local_kw)
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with super().__call__() as session, session.begin():
+            yield session
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (the caller owns the transaction)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    return _Sessions(engine)

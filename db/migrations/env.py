@@ -31,7 +31,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no sqlalchemy.url given to Alembic")
-    engine = make_engine(url)
+    engine = make_engine(url, bounded=False)
     try:
         with engine.connect() as conn:
             _run(conn)
