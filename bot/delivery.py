@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot import ids as slack_ids
 from bot.blocks import NudgeItem
 from bot.deps import Deps
-from bot.nudges import nudge_dicts
+from bot.nudges import BuiltNudge, nudge_dicts
 from bot.people import ensure_profile
 from bot.report import PassReport
 from db import bulk
@@ -141,7 +142,8 @@ _SQLITE_WRITER = threading.Lock()
 
 def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:
     """Post the DM (unless our lease ran short) and hand it to the recorder; release the
-    claims when Slack refuses it."""
+    claims when Slack refuses it. Raises `MaybePosted` when the post failed in a way that may
+    have posted it; any other exception means it was certainly not posted."""
     followup_ids = nudge.followup_ids
     now = deps.clock.now()
     if lease_ran_short(nudge.lease_until, now):
@@ -149,46 +151,157 @@ def send_nudge(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: 
         return
     message = nudge_dicts(nudge.items, now, deps.policy.batch_cap)
     try:
-        response = deps.client.chat_postMessage(
-            channel=nudge.dm_channel or nudge.slack_user_id,
-            text=message.text,
-            blocks=message.blocks,
-            metadata={
-                "event_type": slack_ids.METADATA_NUDGE,
-                "event_payload": {"followup_ids": followup_ids},
-            },
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        response = _post(deps, nudge, message)
     except SlackApiError as error:
-        code = str(error.response.get("error", ""))
-        now = deps.clock.now()
-        permanent = code in PERMANENT_ERRORS
-        with serial(deps), deps.session_factory.begin() as session:
-            followup_store.release(
-                session,
-                followup_ids,
-                deps.worker,
-                None if permanent else now + RETRY_LATER,
-                now,
-                state="failed" if permanent else "planned",
-            )
-        report.add(failed=len(followup_ids))
-        report.note(f"{nudge.slack_user_id}: {code}")
+        _refused(deps, nudge, report, error)
         return
-    recorder.record(_Sent(nudge, str(response["channel"]), str(response["ts"])))
-    if nudge.handed:
+    except Exception as error:  # a timeout or a dropped connection: Slack may have posted it
+        raise MaybePosted(type(error).__name__) from error
+    _after_post(deps, nudge, recorder, str(response["channel"]), str(response["ts"]))
+
+
+def _post(deps: Deps, nudge: ReadyNudge, message: BuiltNudge) -> SlackResponse:
+    """The DM, with message metadata naming its follow-ups for a later reconcile."""
+    return deps.client.chat_postMessage(
+        channel=nudge.dm_channel or nudge.slack_user_id,
+        text=message.text,
+        blocks=message.blocks,
+        metadata={
+            "event_type": slack_ids.METADATA_NUDGE,
+            "event_payload": {"followup_ids": nudge.followup_ids},
+        },
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def _refused(deps: Deps, nudge: ReadyNudge, report: DispatchReport, error: SlackApiError) -> None:
+    """Slack answered the post with an error: failed for good on a permanent one, else
+    released for a later try (which reads the DM history first: a 5xx may follow a post)."""
+    followup_ids = nudge.followup_ids
+    code = str(error.response.get("error", ""))
+    now = deps.clock.now()
+    permanent = code in PERMANENT_ERRORS
+    with serial(deps), deps.session_factory.begin() as session:
+        followup_store.release(
+            session,
+            followup_ids,
+            deps.worker,
+            None if permanent else now + RETRY_LATER,
+            now,
+            state="failed" if permanent else "planned",
+        )
+    log.warning(
+        "DM of follow-ups %s to agent %s failed: SlackApiError (%s); %s",
+        followup_ids,
+        nudge.agent_id,
+        code,
+        "given up" if permanent else "retried later",
+    )
+    report.add(failed=len(followup_ids))
+    report.note(f"{nudge.slack_user_id}: {code}")
+
+
+def _after_post(deps: Deps, nudge: ReadyNudge, recorder: Recorder, channel: str, ts: str) -> None:
+    """Record the posted DM and tell the away agents; nothing here may raise, since a failure
+    after the post must never release the claims (a retry would have to reconcile)."""
+    recorder.record(_Sent(nudge, channel, ts))
+    if not nudge.handed:
+        return
+    try:
         _tell_away_agents(deps, nudge)
+    except Exception as error:  # a note, not a delivery: the DM itself went out
+        log.warning("hand-off notes for agent %s failed: %s", nudge.agent_id, type(error).__name__)
+
+
+class MaybePosted(Exception):
+    """`chat.postMessage` failed after Slack may have posted the DM (a timeout, a dropped
+    connection): its claims go back only for a retry that reconciles from the DM history."""
+
+
+class Unsent:
+    """Claims of DMs certainly not posted after a failure, released when the pass ends.
+
+    Not released at once: the pass claims whatever is due until nothing is, and would claim
+    them straight back, again and again while Slack keeps failing. Not left to their lease
+    either (minutes): the next pass retries them.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+
+    def hold(self, followup_ids: Sequence[int]) -> None:
+        with self._lock:
+            self._ids.extend(followup_ids)
+
+    def release(self, deps: Deps) -> None:
+        """Give every held claim back, due as before (a failure here leaves them to the lease)."""
+        with self._lock:
+            held, self._ids = self._ids, []
+        if not held:
+            return
+        now = deps.clock.now()
+        try:
+            with serial(deps), deps.session_factory.begin() as session:
+                followup_store.release(session, held, deps.worker, None, now)
+        except Exception as error:  # the leases run out instead
+            log.warning("could not release %s: %s", held, type(error).__name__)
+
+
+def describe(error: BaseException) -> str:
+    """An error's type (and Slack's error code), never its text: that may quote a customer."""
+    if isinstance(error, MaybePosted) and error.__cause__ is not None:
+        error = error.__cause__
+    name = type(error).__name__
+    if isinstance(error, SlackApiError):
+        return f"{name} ({error.response.get('error', '')})"
+    return name
+
+
+def fail_agent(
+    deps: Deps,
+    agent_id: int | None,
+    followup_ids: list[int],
+    report: DispatchReport,
+    unsent: Unsent,
+    error: Exception,
+) -> None:
+    """One agent's delivery failed: counted, one warning line, and the others go on. Claims
+    of a DM certainly not posted are released as the pass ends, the rest `give_back`."""
+    if isinstance(error, MaybePosted):
+        give_back(deps, agent_id, followup_ids, report, error)
+        return
+    whose = f"agent {agent_id}" if agent_id is not None else "no agent yet"
+    log.warning(
+        "dispatch of follow-ups %s (%s) failed: %s; the next pass retries them",
+        followup_ids,
+        whose,
+        describe(error),
+    )
+    report.add(failed=len(followup_ids))
+    report.note(f"{whose}: {describe(error)}")
+    unsent.hold(followup_ids)
 
 
 def give_back(
-    deps: Deps, agent_id: int, followup_ids: list[int], report: DispatchReport, error: Exception
+    deps: Deps,
+    agent_id: int | None,
+    followup_ids: list[int],
+    report: DispatchReport,
+    error: Exception,
 ) -> None:
-    """After an unexpected failure delivering to one agent: logged, counted, and the claims
-    released for a later try (which reconciles against the DM history before sending)."""
-    log.error("dispatch to agent %s failed", agent_id, exc_info=error)
+    """After a failure once the DM may have been posted: logged, counted, and the claims
+    released for a later try, which reconciles against the DM history before sending."""
+    log.warning(
+        "dispatch of follow-ups %s (agent %s) failed after its DM may have been posted: %s; "
+        "retried later, checking the DM history first",
+        followup_ids,
+        agent_id,
+        describe(error),
+    )
     report.add(failed=len(followup_ids))
-    report.note(f"agent {agent_id}: {type(error).__name__}")
+    report.note(f"agent {agent_id}: {describe(error)}")
     now = deps.clock.now()
     with serial(deps), deps.session_factory.begin() as session:
         followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)

@@ -22,7 +22,9 @@ from bot.delivery import (
     DispatchReport,
     ReadyNudge,
     Recorder,
-    give_back,
+    Unsent,
+    describe,
+    fail_agent,
     lease_ran_short,
     ready_nudge,
     send_nudge,
@@ -62,6 +64,21 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
     next pass).
     """
     report = DispatchReport()
+    unsent = Unsent()
+    try:
+        _claim_and_deliver(deps, threads, max_rounds, report, unsent)
+    finally:  # even when the pass itself fails: the claims of DMs never posted go back now
+        unsent.release(deps)
+    if report.claimed:
+        log.info("dispatch: %s", report.summary())
+    return report
+
+
+def _claim_and_deliver(
+    deps: Deps, threads: int, max_rounds: int, report: DispatchReport, unsent: Unsent
+) -> None:
+    """The pass's rounds; an agent whose DM fails is in `unsent` (or given back), never
+    raised: one agent's failure must not leave everyone claimed after it to their leases."""
     capacity = threads * AGENTS_PER_THREAD
     round_size = capacity // 2
     in_flight: set[Future[None]] = set()
@@ -84,17 +101,16 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
             if not claimed:
                 break
             report.add(claimed=len(claimed))
-            batch = _prepare_claimed(deps, claimed, report)
+            batch = _prepare_claimed(deps, claimed, report, unsent)
             for nudge in batch.ready:
-                in_flight.add(pool.submit(_guarded, deps, nudge, report, recorder))
+                in_flight.add(pool.submit(_guarded, deps, nudge, report, recorder, unsent))
             for agent_id, followup_ids in batch.careful.items():
                 in_flight.add(
-                    pool.submit(deliver_carefully, deps, agent_id, followup_ids, report, recorder)
+                    pool.submit(
+                        deliver_carefully, deps, agent_id, followup_ids, report, recorder, unsent
+                    )
                 )
         wait(in_flight)
-    if report.claimed:
-        log.info("dispatch: %s", report.summary())
-    return report
 
 
 @dataclass
@@ -102,25 +118,69 @@ class _Batch:
     ready: list[ReadyNudge] = field(default_factory=list)
     careful: dict[int, list[int]] = field(default_factory=dict)
     """Agent id → claimed follow-up ids for the careful path."""
+    deferred: int = 0
+    """Follow-ups released to their next working window (counted once this is committed)."""
 
 
-def _prepare_claimed(deps: Deps, claimed: list[int], report: DispatchReport) -> _Batch:
+def _prepare_claimed(
+    deps: Deps, claimed: list[int], report: DispatchReport, unsent: Unsent
+) -> _Batch:
+    """Every claimed agent's DM prepared together; when that fails (one agent's draft, say),
+    each agent the careful way, on its own, so the failure stays with the agent it is about."""
+    try:
+        batch = _prepare_together(deps, claimed, report, unsent)
+    except Exception as error:  # rolled back: nothing of the batch was written
+        log.warning(
+            "preparing %d claimed follow-ups together failed: %s; one agent at a time instead",
+            len(claimed),
+            describe(error),
+        )
+        batch = _one_at_a_time(deps, claimed)
+    report.add(deferred=batch.deferred)
+    return batch
+
+
+def _prepare_together(
+    deps: Deps, claimed: list[int], report: DispatchReport, unsent: Unsent
+) -> _Batch:
     """Every claimed agent's DM in the common case, prepared in one transaction; the rest
     (and touches outside working hours, released to their next window) sorted out."""
     with serial(deps), deps.session_factory.begin() as session:
         rows = nudge_rows.by_ids(session, claimed)
         unassigned = [f.id for f in rows if f.assignee_id is None]
         if not unassigned:
-            return _sort_out(deps, session, rows, report)
+            return _sort_out(deps, session, rows)
     # Rare: a touch nobody could be assigned at planning. Finding them may ask Slack.
     for followup_id in unassigned:
-        if resolve_assignee(deps, followup_id) is None:
-            report.add(triaged=1)
+        _resolve(deps, followup_id, report, unsent)
     with serial(deps), deps.session_factory.begin() as session:
-        return _sort_out(deps, session, nudge_rows.by_ids(session, claimed), report)
+        return _sort_out(deps, session, nudge_rows.by_ids(session, claimed))
 
 
-def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: DispatchReport) -> _Batch:
+def _resolve(deps: Deps, followup_id: int, report: DispatchReport, unsent: Unsent) -> None:
+    """Find the touch's agent, or send it to triage; when Slack fails the lookup, the touch
+    alone fails (left unassigned and claimed, so not sorted out; released as the pass ends)."""
+    try:
+        agent_id = resolve_assignee(deps, followup_id)
+    except Exception as error:  # e.g. users.lookupByEmail answering 5xx after the retries
+        fail_agent(deps, None, [followup_id], report, unsent, error)
+        return
+    if agent_id is None:
+        report.add(triaged=1)
+
+
+def _one_at_a_time(deps: Deps, claimed: list[int]) -> _Batch:
+    """Every claimed agent of ours for the careful path, which prepares each on its own."""
+    batch = _Batch()
+    with deps.session_factory() as session:
+        for row in nudge_rows.by_ids(session, claimed):
+            ours = row.state == "claimed" and row.claimed_by == deps.worker
+            if ours and row.assignee_id is not None:
+                batch.careful.setdefault(row.assignee_id, []).append(row.id)
+    return batch
+
+
+def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow]) -> _Batch:
     batch = _Batch()
     now = deps.clock.now()
     groups: dict[int, list[NudgeRow]] = defaultdict(list)
@@ -143,7 +203,7 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: Dispat
             ids = [f.id for f in group]
             next_window = calendar.next_window_start(now)
             followup_store.release(session, ids, deps.worker, next_window, now)
-            report.add(deferred=len(ids))
+            batch.deferred += len(ids)
             continue
         if lease_ran_short(shortest_lease(group), now):
             ids = [f.id for f in group]
@@ -156,8 +216,11 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow], report: Dispat
     return batch
 
 
-def _guarded(deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder) -> None:
+def _guarded(
+    deps: Deps, nudge: ReadyNudge, report: DispatchReport, recorder: Recorder, unsent: Unsent
+) -> None:
+    """Send one agent's DM; a failure fails this agent only."""
     try:
         send_nudge(deps, nudge, report, recorder)
     except Exception as error:  # one agent's failure must not stop the others' deliveries
-        give_back(deps, nudge.agent_id, nudge.followup_ids, report, error)
+        fail_agent(deps, nudge.agent_id, nudge.followup_ids, report, unsent, error)

@@ -16,7 +16,8 @@ from bot.delivery import (
     DispatchReport,
     ReadyNudge,
     Recorder,
-    give_back,
+    Unsent,
+    fail_agent,
     lease_ran_short,
     ready_nudge,
     send_nudge,
@@ -41,14 +42,15 @@ def deliver_carefully(
     followup_ids: list[int],
     report: DispatchReport,
     recorder: Recorder,
+    unsent: Unsent,
 ) -> None:
-    """Prepare and send one agent's DM the careful way; on any failure, release the claims."""
+    """Prepare and send one agent's DM the careful way; a failure fails this agent only."""
     try:
         nudge = _prepare(deps, agent_id, followup_ids, report)
         if nudge is not None:
             send_nudge(deps, nudge, report, recorder)
     except Exception as error:  # one agent's failure must not stop the others' deliveries
-        give_back(deps, agent_id, followup_ids, report, error)
+        fail_agent(deps, agent_id, followup_ids, report, unsent, error)
 
 
 def _prepare(
