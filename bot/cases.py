@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 
@@ -83,8 +83,40 @@ _TEXT_FIELDS = (
     "url",
     "delivery_id",
 )
+EARLIEST_CASE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""No helpdesk case closed before this; an earlier time is a sender's mistake (or year 1)."""
 _SHOWN_AS = {"external_id": "case_id"}
 """Fields named as the generic webhook and the CSV name them, where they differ."""
+
+
+def latest_case_time(now: datetime) -> datetime:
+    """The latest case time accepted at `now`: the same moment one year on (29 Feb: 28 Feb)."""
+    try:
+        return now.replace(year=now.year + 1)
+    except ValueError:
+        return now.replace(year=now.year + 1, day=28)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def case_time_problem(moment: datetime, now: datetime | None = None) -> str | None:
+    """Why an aware case time is outside the window accepted at `now`, or None when inside.
+
+    The window runs from 2000-01-01 to one year after `now` (when given). Only comparisons are
+    made on `moment`, never arithmetic, so year 1 or 9999 at any offset cannot overflow here.
+    """
+    earliest = EARLIEST_CASE_TIME
+    latest = latest_case_time(now) if now is not None else None
+    if earliest <= moment and (latest is None or moment <= latest):
+        return None
+    if latest is None:
+        return f"must not be before {_day(earliest).isoformat()}"
+    return (
+        f"must be between {_day(earliest).isoformat()} and {_day(latest).isoformat()} "
+        "(no earlier than 2000, at most one year after it was received)"
+    )
 
 
 class CaseError(ValueError):
@@ -146,6 +178,9 @@ class ClosedCase:
             raise CaseError("case_id", f"must be a non-empty id of at most {MAX_ID} characters")
         if self.closed_at.tzinfo is None or self.closed_at.utcoffset() is None:
             raise CaseError("closed_at", "must carry a time zone (ISO 8601 with offset or Z)")
+        time_problem = case_time_problem(self.closed_at)
+        if time_problem is not None:
+            raise CaseError("closed_at", time_problem)
         if self.event is Event.CLOSED and not self.subject.strip():
             raise CaseError("subject", "must not be empty")
         if len(self.subject) > MAX_SUBJECT:

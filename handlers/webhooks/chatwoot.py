@@ -138,7 +138,8 @@ class ChatwootAdapter:
             source=self.source,
             external_id=required_ident(data.get("id"), "id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(data.get("timestamp"), "timestamp") or request.received_at,
+            closed_at=parse_time(data.get("timestamp"), "timestamp", now=request.received_at)
+            or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,
             customer_name=clip(text(sender.get("name"), "meta.sender.name"), MAX_SHORT),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from bot.cases import (
     ClosedCase,
     Event,
     Severity,
+    case_time_problem,
 )
 
 from .base import WebhookRequest, bad, check_content_type
@@ -146,8 +148,16 @@ def required_text(value: Any, name: str) -> str:
 
 
 def ident(value: Any, name: str) -> str | None:
-    """An id sent as a string or an integer."""
-    if isinstance(value, float) and value.is_integer():
+    """An id sent as a string (kept as sent) or a JSON number that is a finite integer.
+
+    Python's json reads `1e999` as infinity and `NaN` as not-a-number: stored as "inf" or "nan",
+    different tickets would become one, so they are refused, as are fractions and booleans.
+    """
+    if isinstance(value, bool):
+        raise bad(name, "must be a string or an integer, not true or false")
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise bad(name, f"must be a string or a whole number, not {value!r}")
         value = int(value)
     return text(value, name)
 
@@ -211,17 +221,34 @@ def tag_list(value: Any, name: str, *, key: str | None = None, sep: str | None =
     return tuple(tags[:50])
 
 
-def parse_time(value: Any, name: str, *, required: bool = False) -> datetime | None:
-    """ISO 8601 (with an offset or Z) or a Unix time in seconds or milliseconds."""
-    if value is None or value == "" or (isinstance(value, str) and _UNRENDERED.match(value)):
+def parse_time(value: Any, name: str, *, now: datetime, required: bool = False) -> datetime | None:
+    """ISO 8601 (with an offset or Z) or a Unix time in seconds or milliseconds.
+
+    Every case time of every adapter comes through here: a time outside the sane window (from
+    2000-01-01 to one year after `now`, the time the request was received) is a 400 naming the
+    field, checked before any arithmetic on the value (year 9999 + a day overflows).
+    """
+    moment = _read_time(value, name)
+    if moment is None:
         if required:
             raise bad(name, "is required")
+        return None
+    problem = case_time_problem(moment, now)
+    if problem is not None:
+        raise bad(name, problem)
+    return moment
+
+
+def _read_time(value: Any, name: str) -> datetime | None:
+    if value is None or value == "" or (isinstance(value, str) and _UNRENDERED.match(value)):
         return None
     if isinstance(value, bool):
         raise bad(name, "must be a time")
     if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdecimal():
         value = float(value.strip())
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise bad(name, "is not a valid Unix time")
         seconds = value / 1000 if abs(value) > 10**11 else value
         try:
             return datetime.fromtimestamp(seconds, UTC)
@@ -288,7 +315,8 @@ def template_body_fields(
     return {
         "external_id": ticket_id,
         "subject": clip(subject, MAX_SUBJECT) or "",
-        "closed_at": parse_time(data.get(closed_key), closed_key) or request.received_at,
+        "closed_at": parse_time(data.get(closed_key), closed_key, now=request.received_at)
+        or request.received_at,
         "owner_email": owner,
         "customer_name": clip(text(data.get("requester_name"), "requester_name"), MAX_SHORT),
         "customer_email": email(data.get("requester_email"), "requester_email"),

@@ -127,7 +127,10 @@ class FrontAdapter:
             source=self.source,
             external_id=required_ident(conversation.get("id"), "conversation.id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(event_data.get("emitted_at"), "emitted_at") or request.received_at,
+            closed_at=parse_time(
+                event_data.get("emitted_at"), "emitted_at", now=request.received_at
+            )
+            or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,
             customer_name=clip(full_name(recipient.get("name")), MAX_SHORT),

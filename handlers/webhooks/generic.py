@@ -133,7 +133,9 @@ class GenericAdapter:
             source=self.source,
             external_id=str(case_id).strip(),
             subject=subject.strip(),
-            closed_at=parse_time(closed_at.strip(), "closed_at", required=True),
+            closed_at=parse_time(
+                closed_at.strip(), "closed_at", required=True, now=request.received_at
+            ),
             owner_email=owner_email,
             owner_slack_id=owner_slack_id,
             customer_email=_email(data, "customer_email"),

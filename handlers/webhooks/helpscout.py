@@ -97,8 +97,8 @@ class HelpScoutAdapter:
             source=self.source,
             external_id=required_ident(data.get("id"), "id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(data.get("closedAt"), "closedAt")
-            or parse_time(data.get("userUpdatedAt"), "userUpdatedAt")
+            closed_at=parse_time(data.get("closedAt"), "closedAt", now=request.received_at)
+            or parse_time(data.get("userUpdatedAt"), "userUpdatedAt", now=request.received_at)
             or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,

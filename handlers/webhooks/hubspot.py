@@ -122,12 +122,14 @@ class HubSpotAdapter:
         check_content_type(request)
         data = parse_json(request.body)
         if isinstance(data, list):
-            return self._batch(data, config)
+            return self._batch(request, data, config)
         if isinstance(data, dict):
             return self._workflow(request, data, config)
         raise bad("body", "must be a JSON array of events or a ticket object")
 
-    def _batch(self, events: list[Any], config: WebhookConfig) -> WebhookResult:
+    def _batch(
+        self, request: WebhookRequest, events: list[Any], config: WebhookConfig
+    ) -> WebhookResult:
         cases, ignored = [], []
         for index, raw in enumerate(events):
             name = f"[{index}]"
@@ -155,7 +157,10 @@ class HubSpotAdapter:
                     external_id=ticket_id,
                     subject=f"HubSpot ticket {ticket_id}" if event is Event.CLOSED else "",
                     closed_at=parse_time(
-                        raw.get("occurredAt"), f"{name}.occurredAt", required=True
+                        raw.get("occurredAt"),
+                        f"{name}.occurredAt",
+                        required=True,
+                        now=request.received_at,
                     ),
                     owner_external_id=owner,
                     channel=Channel.OTHER,
@@ -191,7 +196,8 @@ class HubSpotAdapter:
             source=self.source,
             external_id=ticket_id,
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(prop("closed_date"), "closed_date") or request.received_at,
+            closed_at=parse_time(prop("closed_date"), "closed_date", now=request.received_at)
+            or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,
             customer_name=clip(text(prop("customer_name"), "customer_name"), MAX_SHORT),

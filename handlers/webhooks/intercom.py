@@ -107,10 +107,16 @@ class IntercomAdapter:
             raise bad("data.item.source.body", "is required (the conversation has no text)")
         customer = self._customer(item)
         closed_at = (
-            parse_time(part.get("created_at"), "conversation_part.created_at")
-            or parse_time(dig(item, "statistics", "last_close_at"), "statistics.last_close_at")
-            or parse_time(item.get("updated_at"), "data.item.updated_at")
-            or parse_time(data.get("created_at"), "created_at")
+            parse_time(
+                part.get("created_at"), "conversation_part.created_at", now=request.received_at
+            )
+            or parse_time(
+                dig(item, "statistics", "last_close_at"),
+                "statistics.last_close_at",
+                now=request.received_at,
+            )
+            or parse_time(item.get("updated_at"), "data.item.updated_at", now=request.received_at)
+            or parse_time(data.get("created_at"), "created_at", now=request.received_at)
             or request.received_at
         )
         source_type = text(dig(item, "source", "type"), "source.type")

@@ -114,8 +114,10 @@ class JiraAdapter:
             source=self.source,
             external_id=required_ident(issue.get("id") or issue.get("key"), "issue.id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(fields.get("resolutiondate"), "issue.fields.resolutiondate")
-            or parse_time(data.get("timestamp"), "timestamp")
+            closed_at=parse_time(
+                fields.get("resolutiondate"), "issue.fields.resolutiondate", now=request.received_at
+            )
+            or parse_time(data.get("timestamp"), "timestamp", now=request.received_at)
             or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,

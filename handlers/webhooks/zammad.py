@@ -117,8 +117,8 @@ class ZammadAdapter:
             source=self.source,
             external_id=required_ident(ticket.get("id"), "ticket.id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(ticket.get("close_at"), "ticket.close_at")
-            or parse_time(ticket.get("updated_at"), "ticket.updated_at")
+            closed_at=parse_time(ticket.get("close_at"), "ticket.close_at", now=request.received_at)
+            or parse_time(ticket.get("updated_at"), "ticket.updated_at", now=request.received_at)
             or request.received_at,
             owner_email=owner_email,
             owner_external_id=owner_id,

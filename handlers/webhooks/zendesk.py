@@ -130,7 +130,7 @@ class ZendeskAdapter:
         given = require_header(request, SIGNATURE_HEADER)
         timestamp = require_header(request, TIMESTAMP_HEADER)
         try:
-            moment = parse_time(timestamp, TIMESTAMP_HEADER, required=True)
+            moment = parse_time(timestamp, TIMESTAMP_HEADER, required=True, now=request.received_at)
         except Exception as err:
             raise unauthorized(f"{TIMESTAMP_HEADER} is not an ISO 8601 time") from err
         assert moment is not None
@@ -174,8 +174,8 @@ class ZendeskAdapter:
             source=self.source,
             external_id=ticket_id,
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(data.get("time"), "time")
-            or parse_time(detail.get("updated_at"), "detail.updated_at")
+            closed_at=parse_time(data.get("time"), "time", now=request.received_at)
+            or parse_time(detail.get("updated_at"), "detail.updated_at", now=request.received_at)
             or request.received_at,
             owner_external_id=ident(detail.get("assignee_id"), "detail.assignee_id"),
             channel=lookup(

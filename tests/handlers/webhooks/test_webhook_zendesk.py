@@ -123,7 +123,8 @@ def test_event_without_detail_is_400() -> None:
 
 
 def test_signature_recipe_with_the_documented_secret() -> None:
-    body = json.dumps(zendesk_trigger()).encode()
+    # Received on the day of Zendesk's documented example, so the ticket was solved then too.
+    body = json.dumps(zendesk_trigger(updated_at="2021-07-25T10:00Z")).encode()
     signature = base64.b64encode(
         hmac.new(DOC_SECRET.encode(), DOC_TIMESTAMP.encode() + body, hashlib.sha256).digest()
     ).decode()
