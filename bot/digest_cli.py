@@ -10,6 +10,7 @@ import csv
 import html
 import re
 import sys
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -49,6 +50,20 @@ CSV_COLUMNS = (
     "referral_given",
     "draft_flags",
 )
+
+
+def file_slug(name: str) -> str:
+    """A name safe in a file name: lowercase ASCII letters, digits and single hyphens, never
+    empty ("team" stands in), so `x/../../pwned` becomes `x-pwned` and never leaves its folder."""
+    ascii_only = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")
+    return slug[:80].rstrip("-") or "team"
+
+
+def chart_path(folder: Path, team_slug: str, week_label: str) -> Path:
+    """Where `--dry-run` writes a team's chart: always directly inside `folder`."""
+    name = f"followup-digest-{file_slug(team_slug)}-{file_slug(week_label).upper()}.png"
+    return folder / name
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,7 +139,7 @@ def _chosen_teams(deps: Deps, slug: str | None) -> list[Team] | str:
 
 
 def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
-    from bot.digest import DigestReport, chart_filename, chart_png, post_week, preview
+    from bot.digest import DigestReport, chart_png, post_week, preview
     from bot.digest_content import Week, team_zone
 
     teams = _chosen_teams(deps, args.team)
@@ -146,11 +161,19 @@ def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.dry_run:
         folder = args.chart_dir or Path.cwd()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return _fail(f"--chart-dir: cannot create {str(folder)!r}: {error.strerror or error}")
         for team in teams:
             composed = preview(deps, team, weeks[team.id])
             print(html.unescape(composed.text.as_text()), file=out)
-            path = folder / chart_filename(composed.content)
-            path.write_bytes(chart_png(composed.content))
+            content = composed.content
+            path = chart_path(folder, content.team_slug, content.week.label)
+            try:
+                path.write_bytes(chart_png(content))
+            except OSError as error:
+                return _fail(f"--chart-dir: cannot write {str(path)!r}: {error.strerror or error}")
             print(f"chart: {path}", file=out)
         return 0
     report = DigestReport()

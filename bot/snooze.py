@@ -22,6 +22,28 @@ from bot.outcomes import (
 from bot.planning import calendar_of
 from bot.working_hours import WorkingCalendar
 
+SNOOZE_LIMIT_YEARS = 1
+"""A snooze may go at most this far ahead (a date beyond is a typo, or a loop never closed)."""
+
+
+def latest_snooze_day(today: date) -> date:
+    """The last date a snooze may pick: the same date one year on (29 February: 28 February)."""
+    try:
+        return today.replace(year=today.year + SNOOZE_LIMIT_YEARS)
+    except ValueError:
+        return today.replace(year=today.year + SNOOZE_LIMIT_YEARS, day=28)
+
+
+def too_far_text(latest: date) -> str:
+    return f"That is more than one year ahead: pick a date up to {latest:%a} {latest.isoformat()}."
+
+
+def shown_moment(moment: datetime, now: datetime) -> str:
+    """ "Tue 01 Dec 09:00", with the year when it is not the year of `now` (in `moment`'s zone)."""
+    if moment.year != now.astimezone(moment.tzinfo).year:
+        return f"{moment:%a %d %b %Y %H:%M}"
+    return f"{moment:%a %d %b %H:%M}"
+
 
 def snooze_until(
     option: str, picked: date | None, now: datetime, calendar: WorkingCalendar
@@ -74,8 +96,12 @@ def apply_snooze(
         if option == "pick_date":
             if picked is None:
                 return {ov.B_DATE: "Pick a date."}, None
-            if picked < now.astimezone(calendar.zone).date():
+            today = now.astimezone(calendar.zone).date()
+            if picked < today:
                 return {ov.B_DATE: "That date has passed: pick today or later."}, None
+            # Checked before any arithmetic: 9999-12-31 plus a day would overflow.
+            if picked > latest_snooze_day(today):
+                return {ov.B_DATE: too_far_text(latest_snooze_day(today))}, None
         until = snooze_until(option, picked, now, calendar)
         followup.state = "planned"
         followup.due_at = until
@@ -97,5 +123,5 @@ def apply_snooze(
         )
         done = done_for(followup)
         local = until.astimezone(calendar.zone)
-        done.confirmation = f"Snoozed until {local:%a %d %b %H:%M} ({calendar.tz})."
+        done.confirmation = f"Snoozed until {shown_moment(local, now)} ({calendar.tz})."
         return None, done
