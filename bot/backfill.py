@@ -111,10 +111,24 @@ def _decoded(lines: Iterable[bytes], progress: _Progress | None) -> Iterator[str
     for raw in lines:
         if progress is not None:
             progress.advance(len(raw))
+        if first:
+            _check_text(raw)
         line = raw.decode("utf-8", "surrogateescape")
         if first:
             line, first = line.removeprefix("\ufeff"), False
         yield line
+
+
+def _check_text(header: bytes) -> None:
+    """A header line that is not UTF-8 text means the file is no CSV (a spreadsheet, an archive)."""
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BackfillError(
+            "the file is not CSV text: its first line is not UTF-8 (export the sheet as CSV UTF-8)"
+        ) from None
+    if b"\x00" in header:
+        raise BackfillError("the file is not CSV text: its first line holds NUL bytes")
 
 
 class _Progress:
@@ -152,18 +166,24 @@ def import_lines(
     reader = csv.reader(_decoded(lines, bar), strict=True)
     report = ImportReport()
     header: list[str] | None = None
-    for record in reader:
-        if any(value.strip() for value in record):
-            header = check_header(record)
-            break
-    if header is None:
-        raise BackfillError("the file is empty: a header row naming the columns is required")
-    planner = Planner(deps)
-    with deps.session_factory() as session:
-        planner.load(bulk.all_agents(session))
-        session.expunge_all()
-    with _rare_collections():
-        _import_records(deps, planner, reader, header, source, report, bar)
+    try:
+        for record in reader:
+            if any(value.strip() for value in record):
+                header = check_header(record)
+                break
+        if header is None:
+            raise BackfillError("the file is empty: a header row naming the columns is required")
+        planner = Planner(deps)
+        with deps.session_factory() as session:
+            planner.load(bulk.all_agents(session))
+            session.expunge_all()
+        with _rare_collections():
+            _import_records(deps, planner, reader, header, source, report, bar)
+    except csv.Error as error:
+        raise BackfillError(
+            f"line {reader.line_num}: not readable as CSV ({error}); rows before it were "
+            "imported, and running the import again after fixing the file imports none twice"
+        ) from None
     if bar is not None:
         bar.draw(report, final=True)
     _audit(deps, source, report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import logging
 import signal
@@ -176,7 +177,11 @@ def start(
     app = build_app(deps, verify_token=False, auth_test=auth_test, listener_executor=listeners)
     settings = deps.settings
     wsgi = FollowupWSGI(deps, None if settings.socket_mode else app, receive_webhook)
-    http = HttpServer(wsgi, settings.host, settings.port, settings.http_threads)
+    try:
+        http = HttpServer(wsgi, settings.host, settings.port, settings.http_threads)
+    except (OSError, ValueError) as error:
+        listeners.shutdown(wait=False)
+        raise StartupError(_bind_problem(settings.host, settings.port, error)) from None
     http.start()
     handler = None
     if settings.socket_mode:
@@ -190,6 +195,21 @@ def start(
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode at /slack/events"
     log.info("followup is up: %s, webhooks and /healthz on port %d", mode, http.port)
     return Running(deps, app, http, handler, scheduler, listeners)
+
+
+def _bind_problem(host: str, port: int, error: Exception) -> str:
+    """One line on why the HTTP server could not listen on `host`:`port`."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another followup or another program): "
+            "stop it or set PORT to a free port"
+        )
+    if isinstance(error, OSError) and error.errno == errno.EACCES:
+        return f"no permission to listen on port {port}: use a port above 1023"
+    return (
+        f"cannot listen on {host}:{port} ({error}): check HOST (an address or name of this "
+        "machine) and PORT"
+    )
 
 
 @contextmanager

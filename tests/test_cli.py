@@ -187,3 +187,48 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("followup: the database (DATABASE_URL) cannot be used: ")
         assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_a_port_in_use_or_a_bad_host_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    with SlackSandbox(bot_token="xoxb-sandbox") as sandbox, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        base = {
+            "SLACK_BOT_TOKEN": "xoxb-sandbox",
+            "SLACK_SIGNING_SECRET": "cli-test-secret",
+            "SLACK_API_URL": sandbox.api_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/f.db",
+        }
+        in_use = run_cli(
+            "run",
+            cwd=tmp_path,
+            env=clean_env(**base, HOST="127.0.0.1", PORT=str(port)),
+        )
+        bad_host = run_cli("run", cwd=tmp_path, env=clean_env(**base, HOST="not..a..host"))
+    assert in_use.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in in_use.stderr
+    assert bad_host.returncode == 2
+    assert "cannot listen on not..a..host:3000" in bad_host.stderr
+    for result in (in_use, bad_host):
+        assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x1f\x8b\x08\x08" + bytes(range(256)), "the file is not CSV text"),
+        (b"case_id,subject\x00\n1,a\n", "its first line holds NUL bytes"),
+        (b'case_id,"subject\n', "line 1: not readable as CSV (unexpected end of data)"),
+    ],
+)
+def test_importing_a_file_that_is_no_csv_is_one_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_bytes(content)
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/f.db")
+    result = run_cli("import", str(path), "--quiet", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
