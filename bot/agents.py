@@ -7,13 +7,13 @@ users.lookupByEmail and stored).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
-from sqlalchemy import select
 
 from bot.cases import SOURCES
 from bot.commands import Invocation, Reply
@@ -23,6 +23,8 @@ from bot.slack_text import escape, escaped_short
 from db import agents as roster_store
 from db import cases as store
 from db.models import Agent
+
+log = logging.getLogger("followup.agents")
 
 _SLACK_USER = re.compile(r"^<?@?(?P<id>[UW][A-Z0-9]{2,30})(?:\|[^>]*)?>?$")
 _EMAIL = re.compile(r"^(?:<mailto:)?(?P<email>[^@\s<>|]+@[^@\s<>|]+\.[^@\s<>|]+)(?:\|[^>]*)?>?$")
@@ -86,8 +88,28 @@ def person(deps: Deps, who: str) -> Person:
     raise AgentError(f"expected a Slack user id (U…) or an email, got {who[:80]!r}")
 
 
-def link(deps: Deps, source: str, external_agent_id: str, who: str, *, actor: str) -> Person:
-    """Map `source`'s agent id to a Slack user (replacing an earlier mapping)."""
+@dataclass(frozen=True)
+class Linked:
+    """A link made: to whom, and whom it was taken from (None when new or unchanged)."""
+
+    target: Person
+    previous: str | None
+
+
+def link(
+    deps: Deps,
+    source: str,
+    external_agent_id: str,
+    who: str,
+    *,
+    actor: str,
+    team_id: roster_store.AnyTeam = "all",
+) -> Linked:
+    """Map `source`'s agent id to a Slack user (replacing an earlier mapping).
+
+    `team_id`: the team of the lead asking (Slack); neither the link's present holder nor the
+    new one may belong to another team. The CLI (the operator) passes "all".
+    """
     source = source.strip().lower()
     if source not in LINK_SOURCES:
         raise AgentError(f"unknown source {source[:40]!r}: one of {', '.join(LINK_SOURCES)}")
@@ -99,6 +121,16 @@ def link(deps: Deps, source: str, external_agent_id: str, who: str, *, actor: st
     with deps.session_factory.begin() as session:
         agent = session.get(Agent, target.id)
         assert agent is not None
+        holder = roster_store.link_holder(session, source, external_agent_id)
+        if team_id != "all":
+            if holder is not None and holder.team_id != team_id:
+                raise AgentError(
+                    "that helpdesk agent id is linked to someone in another team: their lead "
+                    "can change it"
+                )
+            if agent.team_id is not None and agent.team_id != team_id:
+                raise AgentError(f"<@{agent.slack_user_id}> is in another team")
+        previous = holder.slack_user_id if holder is not None and holder.id != agent.id else None
         store.link_agent(session, source, external_agent_id, agent, now)
         store.audit(
             session,
@@ -108,9 +140,13 @@ def link(deps: Deps, source: str, external_agent_id: str, who: str, *, actor: st
             entity="agent",
             entity_id=agent.id,
             action="linked",
-            detail={"source": source, "external_agent_id": external_agent_id},
+            detail={
+                "source": source,
+                "external_agent_id": external_agent_id,
+                "previous": previous,
+            },
         )
-    return target
+    return Linked(target, previous)
 
 
 def make_lead(
@@ -170,11 +206,12 @@ def set_backup(deps: Deps, who: str, backup: str, *, actor: str) -> tuple[Person
     return agent, cover
 
 
-def roster_lines(deps: Deps) -> list[str]:
-    """The links, leads and backups in words, one per line (Slack mrkdwn, escaped)."""
+def roster_lines(deps: Deps, team_id: roster_store.AnyTeam = "all") -> list[str]:
+    """The links, leads and backups (of one team, or all) in words, one per line (Slack
+    mrkdwn, escaped)."""
     with deps.session_factory() as session:
-        links = roster_store.links(session)
-        people = roster_store.roster(session)
+        links = roster_store.links(session, team_id=team_id)
+        people = roster_store.roster(session, team_id=team_id)
     lines = ["*Helpdesk agents linked to Slack*"]
     lines += [
         f"• {escape(row.source)} `{escaped_short(row.external_agent_id, 80)}` → "
@@ -196,10 +233,16 @@ def roster_lines(deps: Deps) -> list[str]:
     return lines
 
 
-def _is_lead(deps: Deps, slack_user_id: str) -> bool:
+UNKNOWN_CALLER = (
+    "I don't know you yet, so there is nothing to show or change for you. Ask your team lead "
+    "to add you: they link your helpdesk id with `/followup agents link`."
+)
+
+
+def known_caller(deps: Deps, slack_user_id: str) -> Agent | None:
+    """The agent asking, if the bot knows them (commands never create anyone)."""
     with deps.session_factory() as session:
-        found = session.scalar(select(Agent.is_lead).where(Agent.slack_user_id == slack_user_id))
-    return bool(found)
+        return roster_store.by_slack_id(session, slack_user_id)
 
 
 def _reply(lines: list[str]) -> Reply:
@@ -212,21 +255,42 @@ def _reply(lines: list[str]) -> Reply:
 
 
 def agents_command(call: Invocation) -> Reply:
-    """`/followup agents [link <source> <agent id> <user>]`: list the roster; leads add links."""
+    """`/followup agents [link <source> <agent id> <user>]`: your team's roster; its lead adds
+    links. A team is a wall: nobody lists, links or takes over another team's people."""
+    caller = known_caller(call.deps, call.user_id)
+    if caller is None:
+        return Reply(text=UNKNOWN_CALLER)
     args = call.args
     if not args or args[0].lower() == "list":
-        return _reply(roster_lines(call.deps))
+        return _reply(roster_lines(call.deps, caller.team_id))
     if args[0].lower() != "link" or len(args) != 4:
         return Reply(text=USAGE)
-    if not _is_lead(call.deps, call.user_id):
+    if not caller.is_lead:
         return Reply(text="Only a team lead can link helpdesk agents. Ask your lead.")
     _, source, external_id, who = args
     try:
-        target = link(call.deps, source, external_id, who, actor=call.user_id)
+        linked = link(
+            call.deps, source, external_id, who, actor=call.user_id, team_id=caller.team_id
+        )
     except AgentError as error:
         return Reply(text=f"Not linked: {escape(str(error))}. {USAGE}")
-    done = (
-        f"Linked {escape(source.lower())} agent `{escaped_short(external_id, 80)}` to "
-        f"<@{target.slack_user_id}>: their closed cases now reach them."
-    )
-    return _reply([done, "", *roster_lines(call.deps)])
+    what = f"{escape(source.lower())} agent `{escaped_short(external_id, 80)}`"
+    target = linked.target.slack_user_id
+    if target != call.user_id:
+        _tell(call.deps, target, f"<@{call.user_id}> linked {what} to you: its closed cases "
+              "now reach you.")  # fmt: skip
+    if linked.previous is not None:
+        _tell(call.deps, linked.previous, f"<@{call.user_id}> linked {what} to <@{target}>: "
+              "its closed cases no longer reach you. Ask them if that is a mistake.")  # fmt: skip
+    done = f"Linked {what} to <@{target}>: their closed cases now reach them."
+    return _reply([done, "", *roster_lines(call.deps, caller.team_id)])
+
+
+def _tell(deps: Deps, slack_user_id: str, text: str) -> None:
+    """A DM about a change to someone's links; a failure is logged, the link stands."""
+    try:
+        deps.client.chat_postMessage(channel=slack_user_id, text=text)
+    except SlackApiError as error:
+        log.warning(
+            "could not tell %s of a link change: %s", slack_user_id, error.response.get("error")
+        )

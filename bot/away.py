@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.agents import UNKNOWN_CALLER, known_caller
 from bot.commands import Invocation, Reply
 from bot.people import ensure_profile
 from bot.planning import team_lead
@@ -176,8 +177,10 @@ def _mention(agent: Agent) -> str:
 def away_command(call: Invocation) -> Reply:
     """`/followup away until <date>`, `/followup away off`, or `/followup away` for the status."""
     deps, now = call.deps, call.deps.clock.now()
-    with deps.session_factory.begin() as session:
-        agent_id = store.agent_by_slack_id(session, call.user_id, now).id
+    caller = known_caller(deps, call.user_id)
+    if caller is None:  # nobody the bot knows: no row is made for them
+        return Reply(text=UNKNOWN_CALLER)
+    agent_id = caller.id
     agent = ensure_profile(deps, agent_id)  # their own time zone, fresh from users.info
     tz = agent.timezone or deps.policy.calendar.tz
     words = list(call.args)

@@ -210,7 +210,7 @@ def _agents(deps: Deps, args: argparse.Namespace) -> int:
     action = args.agents_command
     try:
         if action == "link":
-            who = link(deps, args.source, args.agent_id, args.user, actor="cli")
+            who = link(deps, args.source, args.agent_id, args.user, actor="cli").target
             print(f"linked {args.source} agent {args.agent_id} to {who.slack_user_id}")
         elif action == "lead":
             lead, agents = make_lead(deps, args.user, team=args.team, of=args.of, actor="cli")

@@ -36,9 +36,10 @@ from bot.digest_content import (
     render_digest,
     team_zone,
 )
+from db import agents as roster_store
 from db import digest as digest_store
 from db import digest_runs
-from db.models import Agent, Team
+from db.models import Team
 
 log = logging.getLogger("followup.digest")
 
@@ -290,15 +291,7 @@ def preview(deps: Deps, team: Team, week: Week | None = None) -> Composed:
 
 
 def team_of_user(deps: Deps, slack_user_id: str) -> Team | None:
-    """The team of an agent, else the default team, else the only team."""
-    from sqlalchemy import select
-
+    """The team of a known agent; None for anyone else (nobody sees another team's digest)."""
     with deps.session_factory() as session:
-        agent = session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
-        if agent is not None and agent.team is not None:
-            return agent.team
-        teams = digest_store.teams(session)
-    default = [t for t in teams if t.slug == "default"]
-    if default:
-        return default[0]
-    return teams[0] if len(teams) == 1 else None
+        agent = roster_store.by_slack_id(session, slack_user_id)
+        return agent.team if agent is not None else None

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.views import View
 
+from bot.agents import UNKNOWN_CALLER, known_caller
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.digest import preview, team_of_user
@@ -107,9 +108,14 @@ def digest_command(call: Invocation) -> Reply:
         return Reply(
             text="Usage: `/followup digest` (this week so far) or `/followup digest last`."
         )
+    if known_caller(call.deps, call.user_id) is None:
+        return Reply(text=UNKNOWN_CALLER)
     team = team_of_user(call.deps, call.user_id)
     if team is None:
-        return Reply(text="No team has any follow-ups yet, so there is no digest to show.")
+        return Reply(
+            text="You are not in a team yet: your team's digest shows here once a case of "
+            "yours has arrived."
+        )
     week = Week.containing(call.deps.clock.now(), team_zone(team))
     if words == ["last"]:
         week = week.shifted(-1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -29,18 +30,43 @@ class RosterRow:
     backup: str | None
 
 
-def links(session: Session, limit: int = 200) -> list[LinkRow]:
+AnyTeam = int | None | Literal["all"]
+"""A team id, None for agents in no team yet, or "all" (the operator's CLI)."""
+
+
+def _in_team(team_id: AnyTeam) -> Any:
+    if team_id == "all":
+        return True
+    return Agent.team_id.is_(None) if team_id is None else Agent.team_id == team_id
+
+
+def by_slack_id(session: Session, slack_user_id: str) -> Agent | None:
+    """The agent with this Slack user id, if the bot knows them."""
+    return session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
+
+
+def link_holder(session: Session, source: str, external_agent_id: str) -> Agent | None:
+    """The agent a helpdesk's agent id is linked to now, if any."""
+    return session.scalar(
+        select(Agent)
+        .join(AgentLink, AgentLink.agent_id == Agent.id)
+        .where(AgentLink.source == source, AgentLink.external_agent_id == external_agent_id)
+    )
+
+
+def links(session: Session, limit: int = 200, *, team_id: AnyTeam = "all") -> list[LinkRow]:
     """Helpdesk agent ids mapped to Slack users, by source then agent id."""
     rows = session.execute(
         select(AgentLink.source, AgentLink.external_agent_id, Agent.slack_user_id)
         .join(Agent, Agent.id == AgentLink.agent_id)
+        .where(_in_team(team_id))
         .order_by(AgentLink.source, AgentLink.external_agent_id)
         .limit(limit)
     )
     return [LinkRow(*row) for row in rows]
 
 
-def roster(session: Session, limit: int = 200) -> list[RosterRow]:
+def roster(session: Session, limit: int = 200, *, team_id: AnyTeam = "all") -> list[RosterRow]:
     """Agents that are leads, have a lead of their own, or have a backup."""
     lead, backup = aliased(Agent), aliased(Agent)
     rows = session.execute(
@@ -55,6 +81,7 @@ def roster(session: Session, limit: int = 200) -> list[RosterRow]:
         .outerjoin(lead, lead.id == Agent.lead_id)
         .outerjoin(backup, backup.id == Agent.backup_id)
         .where(Agent.is_lead.is_(True) | Agent.lead_id.is_not(None) | Agent.backup_id.is_not(None))
+        .where(_in_team(team_id))
         .order_by(Agent.slack_user_id)
         .limit(limit)
     )

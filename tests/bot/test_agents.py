@@ -150,8 +150,8 @@ def test_nobody_is_their_own_backup_or_lead(bot: Any) -> None:
 
 
 def test_slash_agents_lists_and_only_a_lead_adds_a_link(bot: Any) -> None:
-    refused = reply(bot, "U0AGENT", "agents link intercom 814 ada@example.com")
-    assert "Only a team lead" in refused
+    unknown = reply(bot, "U0AGENT", "agents link intercom 814 ada@example.com")
+    assert "I don't know you yet" in unknown
     make_lead(bot.deps, "U0LEAD", team=None, actor="test")
     added = reply(bot, "U0LEAD", "agents link intercom 814 <@U0AGENT|ada>")
     assert "Linked intercom agent `814` to <@U0AGENT>" in added
@@ -160,6 +160,8 @@ def test_slash_agents_lists_and_only_a_lead_adds_a_link(bot: Any) -> None:
     assert "`814` → <@U0OTHER>" in relinked
     listing = reply(bot, "U0AGENT", "agents")
     assert "intercom `814` → <@U0OTHER>" in listing and "<@U0LEAD>: lead" in listing
+    refused = reply(bot, "U0AGENT", "agents link intercom 814 ada@example.com")
+    assert "Only a team lead" in refused
     bad = reply(bot, "U0LEAD", "agents link intercom 815 <!channel>")
     assert "Not linked" in bad and "<!channel>" not in bad
     with bot.deps.session_factory() as session:
