@@ -3,6 +3,15 @@
 `followup agents link|lead|backup` (CLI) and `/followup agents` (Slack) both land here. A
 person is named by Slack user id (`U…`, also `<@U…>`) or by email (resolved with
 users.lookupByEmail and stored).
+
+In Slack a team is a wall. Only people the bot knows (a row in `agents`) get an answer; anyone
+else is told to ask their lead and nothing is stored for them. Everyone the bot knows sees
+their own team's roster (agents need to see who covers whom; support teams share it anyway),
+never another team's. Only a lead changes links, and only within their own team: the helpdesk
+agent id must be unlinked or linked in their team (and, while unlinked, its cases must be
+their team's), and the Slack user must be in their team or in none yet (who then joins it).
+Both the agent who gets the link and the one who loses it are told by DM, with who did it.
+The CLI is the operator's and sees every team.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from sqlalchemy.orm import Session
 
 from bot.cases import SOURCES
 from bot.commands import Invocation, Reply
@@ -116,6 +126,9 @@ def link(
     external_agent_id = external_agent_id.strip()
     if not external_agent_id or len(external_agent_id) > 200:
         raise AgentError("the helpdesk agent id must be 1 to 200 characters")
+    if team_id != "all":  # refused before anyone is looked up (and stored)
+        with deps.session_factory() as session:
+            _check_team_may_link(session, source, external_agent_id, team_id)
     target = person(deps, who)
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
@@ -123,13 +136,11 @@ def link(
         assert agent is not None
         holder = roster_store.link_holder(session, source, external_agent_id)
         if team_id != "all":
-            if holder is not None and holder.team_id != team_id:
-                raise AgentError(
-                    "that helpdesk agent id is linked to someone in another team: their lead "
-                    "can change it"
-                )
-            if agent.team_id is not None and agent.team_id != team_id:
-                raise AgentError(f"<@{agent.slack_user_id}> is in another team")
+            _check_team_may_link(session, source, external_agent_id, team_id)  # still, now
+            if agent.team_id is None:
+                agent.team_id = team_id  # in no team yet: joins the linking lead's
+            elif agent.team_id != team_id:
+                raise AgentError("that Slack user is in another team: their lead links them")
         previous = holder.slack_user_id if holder is not None and holder.id != agent.id else None
         store.link_agent(session, source, external_agent_id, agent, now)
         store.audit(
@@ -147,6 +158,17 @@ def link(
             },
         )
     return Linked(target, previous)
+
+
+def _check_team_may_link(
+    session: Session, source: str, external_agent_id: str, team_id: int | None
+) -> None:
+    """AgentError unless `team_id` may (re)link this helpdesk agent id."""
+    holder = roster_store.link_holder(session, source, external_agent_id)
+    if holder is not None and holder.team_id != team_id:
+        raise AgentError("that helpdesk agent id is linked to someone in another team")
+    if holder is None and roster_store.case_teams(session, source, external_agent_id) - {team_id}:
+        raise AgentError("that helpdesk agent id has cases in another team")
 
 
 def make_lead(
@@ -275,13 +297,17 @@ def agents_command(call: Invocation) -> Reply:
     except AgentError as error:
         return Reply(text=f"Not linked: {escape(str(error))}. {USAGE}")
     what = f"{escape(source.lower())} agent `{escaped_short(external_id, 80)}`"
-    target = linked.target.slack_user_id
+    target, by = linked.target.slack_user_id, f"<@{call.user_id}>"
     if target != call.user_id:
-        _tell(call.deps, target, f"<@{call.user_id}> linked {what} to you: its closed cases "
-              "now reach you.")  # fmt: skip
-    if linked.previous is not None:
-        _tell(call.deps, linked.previous, f"<@{call.user_id}> linked {what} to <@{target}>: "
-              "its closed cases no longer reach you. Ask them if that is a mistake.")  # fmt: skip
+        _tell(call.deps, target, f"{by} linked {what} to you: its closed cases now reach you.")
+    if linked.previous not in (None, call.user_id):
+        assert linked.previous is not None
+        _tell(
+            call.deps,
+            linked.previous,
+            f"{by} linked {what} to <@{target}>: its closed cases no longer reach you. "
+            f"Ask {by} if that is a mistake.",
+        )
     done = f"Linked {what} to <@{target}>: their closed cases now reach them."
     return _reply([done, "", *roster_lines(call.deps, caller.team_id)])
 

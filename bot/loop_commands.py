@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
+from bot.agents import UNKNOWN_CALLER
 from bot.commands import Invocation, Reply
 from bot.outcomes import Refused, after_commit, prepare_modal
 from bot.slack_text import escape
 from bot.snooze import apply_snooze
+from db import agents as roster_store
 from db import cases as store
-from db.models import Agent
 from db.outcomes import loop_figures, open_followup_for_case
 
 SNOOZE_WORDS = {
@@ -88,7 +87,9 @@ def snooze_command(call: Invocation) -> Reply:
 
 
 def stats_command(call: Invocation) -> Reply:
-    """`/followup stats [me|team] [week|month]`: loops closed, on time, resolutions held."""
+    """`/followup stats [me|team] [week|month]`: loops closed, on time, resolutions held.
+
+    `team` is always the caller's own team, and only for someone the bot knows."""
     words = [w.lower() for w in call.args]
     unknown = [w for w in words if w not in ("me", "team", "week", "month")]
     if unknown:
@@ -100,7 +101,9 @@ def stats_command(call: Invocation) -> Reply:
     days = 30 if "month" in words else 7
     now = call.deps.clock.now()
     with call.deps.session_factory() as session:
-        agent = session.scalar(select(Agent).where(Agent.slack_user_id == call.user_id))
+        agent = roster_store.by_slack_id(session, call.user_id)
+        if agent is None and scope == "team":  # a team's figures only for its own people
+            return Reply(text=UNKNOWN_CALLER)
         if agent is None or (scope == "team" and agent.team_id is None):
             return Reply(text="No follow-ups for you yet: figures appear once one reaches you.")
         figures = loop_figures(

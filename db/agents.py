@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from db.models import Agent, AgentLink, Team
+from db.models import Agent, AgentLink, Case, Team
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,17 @@ def link_holder(session: Session, source: str, external_agent_id: str) -> Agent 
         select(Agent)
         .join(AgentLink, AgentLink.agent_id == Agent.id)
         .where(AgentLink.source == source, AgentLink.external_agent_id == external_agent_id)
+    )
+
+
+def case_teams(session: Session, source: str, external_agent_id: str) -> set[int | None]:
+    """The teams of the cases a helpdesk agent id owns (whose team may link it)."""
+    return set(
+        session.scalars(
+            select(Case.team_id)
+            .where(Case.source == source, Case.owner_external_id == external_agent_id)
+            .distinct()
+        )
     )
 
 
