@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,14 +20,23 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///followup.db"
 
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,})$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_SENDER_ID = re.compile(r"^[BA][A-Z0-9]{2,}$")
+MIN_WEBHOOK_SECRET = 16
+"""A webhook secret shorter than this is refused at start-up: a short HMAC key is guessable."""
+GENERATE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
 
 
 class SettingsError(Exception):
     """A missing or malformed variable; the message names it and what is expected."""
 
 
+def _characters(count: int) -> str:
+    return f"{count} character" + ("" if count == 1 else "s")
+
+
 def _secret_mask(value: str) -> str:
-    return f"<{len(value)} characters, hidden>"
+    return f"<{_characters(len(value))}, hidden>"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class Settings:
     log_level: str = "INFO"
     webhook_secrets: Mapping[str, str] = field(default_factory=dict)
     webhook_insecure: frozenset[str] = frozenset()
+    watched_channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Channel id -> the bot and app ids whose "ticket solved" messages count there."""
 
     @property
     def socket_mode(self) -> bool:
@@ -97,13 +108,24 @@ def _secret_values(env: Mapping[str, str]) -> list[str]:
     values += [v for k, v in env.items() if k.startswith("WEBHOOK_SECRET_")]
     with contextlib.suppress(ValueError):  # an unparsable URL is redacted where it is shown
         values.append(urlparse(env.get("DATABASE_URL") or "").password or "")
-    return [v.strip() for v in values if len(v.strip()) >= 6]
+    return [v.strip() for v in values if v.strip()]
+
+
+def hide_secrets(message: str, secrets: list[str], mask: Callable[[str], str]) -> str:
+    """`message` with every secret replaced by `mask(secret)`, however short: a long one
+    wherever it appears, a short one (under 6 characters) where it stands as a word of its own,
+    so that masking it does not mangle the words around it."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 6:
+            message = message.replace(secret, mask(secret))
+        else:
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
+            message = re.sub(pattern, mask(secret).replace("\\", "\\\\"), message)
+    return message
 
 
 def _hide(message: str, secrets: list[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        message = message.replace(secret, _secret_mask(secret))
-    return message
+    return hide_secrets(message, secrets, _secret_mask)
 
 
 def _redact_url(url: str) -> str:
@@ -237,6 +259,12 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
                     + ", ".join(s.upper() for s in SOURCES)
                 )
             secrets[source] = value.strip()
+            if len(secrets[source]) < MIN_WEBHOOK_SECRET:
+                raise SettingsError(
+                    f"{name} is too short ({_characters(len(secrets[source]))}): use at least "
+                    f"{MIN_WEBHOOK_SECRET}, e.g. 32 from `{GENERATE_SECRET}`, and set the same "
+                    "in the helpdesk"
+                )
     insecure_raw = _get(env, "WEBHOOK_INSECURE_SOURCES") or ""
     insecure = frozenset(s.strip().lower() for s in insecure_raw.split(",") if s.strip())
     unknown = insecure - set(SOURCES)
@@ -264,4 +292,29 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
         log_level=level,
         webhook_secrets=secrets,
         webhook_insecure=insecure,
+        watched_channels=_watched_channels(env),
     )
+
+
+def _watched_channels(env: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """WATCHED_CHANNELS: "C0123ABC:B0ZENDESK|A0APPID,C0456DEF:B0FRESHDESK"; each channel with
+    the helpdesk app's bot or app ids whose "ticket solved" posts count as closed cases."""
+    raw = _get(env, "WATCHED_CHANNELS")
+    watched: dict[str, frozenset[str]] = {}
+    for entry in (raw or "").split(","):
+        if not entry.strip():
+            continue
+        channel, _, senders = entry.strip().partition(":")
+        ids = frozenset(s.strip() for s in senders.split("|") if s.strip())
+        if (
+            not _CHANNEL_ID.match(channel.strip())
+            or not ids
+            or not all(_SENDER_ID.match(i) for i in ids)
+        ):
+            raise SettingsError(
+                "WATCHED_CHANNELS is malformed: expected CHANNEL_ID:SENDER|SENDER,... with "
+                "channel ids like C0123ABCD and the helpdesk app's bot ids (B…) or app ids "
+                f"(A…), got {entry.strip()[:80]!r}"
+            )
+        watched[channel.strip()] = ids
+    return watched

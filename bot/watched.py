@@ -1,13 +1,16 @@
 """Watched channels: a helpdesk's own Slack app posting "ticket solved" turns into a case.
 
 Recognised: "<Ticket|Case|Conversation> #<id> (was) solved|resolved|closed by <@U…> (or an
-email): <subject>". Anything else, our own messages and edits are ignored.
+email): <subject>". Anything else, our own messages and edits are ignored, and so is every
+message that does not come from a bot or app id listed for its channel in WATCHED_CHANNELS:
+anyone can type "Ticket #1 solved by victim@…", only the helpdesk's app may mean it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 from bot.cases import CaseError, ClosedCase
@@ -33,6 +36,33 @@ IGNORED_SUBTYPES = {
     "bot_remove",
     "thread_broadcast",
 }
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def trusted_sender(deps: Deps, event: dict[str, Any]) -> bool:
+    """Whether `event` was posted by a bot or app listed for its channel."""
+    allowed = deps.settings.watched_channels.get(str(event.get("channel", "")))
+    if not allowed:
+        return False
+    profile = event.get("bot_profile") if isinstance(event.get("bot_profile"), dict) else {}
+    senders = {event.get("bot_id"), event.get("app_id"), (profile or {}).get("app_id")}
+    return bool(allowed & {s for s in senders if isinstance(s, str)})
+
+
+def _ignore_untrusted(channel: str) -> None:
+    """One warning per channel (not per message) for "solved" posts from untrusted senders."""
+    with _warned_lock:
+        if channel in _warned:
+            return
+        _warned.add(channel)
+    log.warning(
+        'channel %s: a "ticket solved" message from a sender not listed for it in '
+        "WATCHED_CHANNELS was ignored (further ones in this channel are ignored silently)",
+        channel[:40],
+    )
 
 
 def parse_solved(text: str, channel: str, ts: str) -> ClosedCase | None:
@@ -80,6 +110,9 @@ def receive_channel_message(
         return
     closed = parse_solved(event.get("text", ""), event.get("channel", ""), event.get("ts", "0"))
     if closed is None:
+        return
+    if not trusted_sender(deps, event):
+        _ignore_untrusted(str(event.get("channel", "")))
         return
     with deps.session_factory.begin() as session:
         # Recorded with the case, in one unit: a retry whose original never arrived is stored.

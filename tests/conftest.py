@@ -96,6 +96,7 @@ def bot_env(database_url: str, sandbox: SlackSandbox, **extra: str) -> dict[str,
         "WEBHOOK_SECRET_GENERIC": "generic-webhook-secret",
         "ESCALATION_CHANNEL": "C0ESCALATE",
         "TRIAGE_CHANNEL": "C0TRIAGE",
+        "WATCHED_CHANNELS": "C0HELPDESK:B0HELPDESK",
         "DIGEST_CHANNEL": "C0DIGEST",
     }
     env.update(extra)

@@ -58,12 +58,18 @@ def test_secrets_never_appear_in_errors_or_repr() -> None:
         settings(SLACK_BOT_TOKEN="xoxp-very-secret-user-token")
     assert "very-secret" not in str(error.value)
     s = settings(
-        DATABASE_URL="postgresql://app:hunter2pw@db/followup", WEBHOOK_SECRET_ZENDESK="zendesk-shh"
+        DATABASE_URL="postgresql://app:hunter2pw@db/followup",
+        WEBHOOK_SECRET_ZENDESK="zendesk-shh-0123456789",
     )
     shown = repr(s) + str(s)
-    for secret in ("xoxb-1-abc", "s3cret-signing-value", "hunter2pw", "zendesk-shh"):
+    for secret in ("xoxb-1-abc", "s3cret-signing-value", "hunter2pw", "zendesk-shh-0123456789"):
         assert secret not in shown
-    assert set(s.secrets()) >= {"xoxb-1-abc", "s3cret-signing-value", "hunter2pw", "zendesk-shh"}
+    assert set(s.secrets()) >= {
+        "xoxb-1-abc",
+        "s3cret-signing-value",
+        "hunter2pw",
+        "zendesk-shh-0123456789",
+    }
 
 
 def test_plain_postgres_urls_use_psycopg_3() -> None:
@@ -72,9 +78,11 @@ def test_plain_postgres_urls_use_psycopg_3() -> None:
 
 def test_webhook_secrets_per_source() -> None:
     s = settings(
-        WEBHOOK_SECRET_ZENDESK="a", WEBHOOK_SECRET_GENERIC="b", WEBHOOK_INSECURE_SOURCES="freshdesk"
+        WEBHOOK_SECRET_ZENDESK="a" * 16,
+        WEBHOOK_SECRET_GENERIC="b" * 16,
+        WEBHOOK_INSECURE_SOURCES="freshdesk",
     )
-    assert s.webhook_secrets == {"zendesk": "a", "generic": "b"}
+    assert s.webhook_secrets == {"zendesk": "a" * 16, "generic": "b" * 16}
     assert s.webhook_insecure == frozenset({"freshdesk"})
 
 

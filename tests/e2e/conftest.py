@@ -67,6 +67,7 @@ def _start(mode: str, database_url: str, sandbox: SlackSandbox, clock: ManualClo
         "WEBHOOK_SECRET_GENERIC": WEBHOOK_SECRET,
         "ESCALATION_CHANNEL": "C0ESCALATE",
         "TRIAGE_CHANNEL": "C0TRIAGE",
+        "WATCHED_CHANNELS": "C0HELPDESK:B0HELPDESK",
         "DIGEST_CHANNEL": "C0DIGEST",
     }
     if mode == "socket":

@@ -83,6 +83,7 @@ def pg_bot(
             "HOST": "127.0.0.1",
             "WEBHOOK_SECRET_GENERIC": WEBHOOK_SECRET,
             "TRIAGE_CHANNEL": "C0TRIAGE",
+            "WATCHED_CHANNELS": "C0HELPDESK:B0HELPDESK",
         }
     )
     migrate.upgrade(settings.database_url)

@@ -423,6 +423,7 @@ def slack(
             "WEBHOOK_SECRET_GENERIC": WEBHOOK_SECRET,
             "ESCALATION_CHANNEL": "C0ESCALATE",
             "TRIAGE_CHANNEL": "C0TRIAGE",
+            "WATCHED_CHANNELS": "C0HELPDESK:B0HELPDESK,C0WATCH:B0HELPDESK",
             "DIGEST_CHANNEL": "C0DIGEST",
         }
         bot_settings = Settings.from_env(env)
@@ -906,7 +907,7 @@ def test_watched_channel_messages_are_stored_verbatim_or_ignored(
 
     kept = message.replace("\x00", "")  # PostgreSQL cannot store NUL; the rest is kept
     closed = None if subtype in IGNORED_SUBTYPES else parse_solved(kept, "C0WATCH", event["ts"])
-    if closed is None:
+    if closed is None or sender:  # a person's "solved" message is never a case: only the app's
         watch.unchanged()
         return
     with slack.deps.engine.connect() as connection:
@@ -1168,7 +1169,8 @@ def test_watched_channel_messages_found_by_the_fuzzer(slack: Bot, message: str) 
             "type": "message",
             "channel": "C0WATCH",
             "channel_type": "channel",
-            "user": "U0AGENT",
+            "subtype": "bot_message",
+            "bot_id": "B0HELPDESK",
             "text": message,
             "ts": f"{time.time():.6f}",
         }
