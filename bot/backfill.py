@@ -219,6 +219,7 @@ def _import_records(
     seen: set[str] = set()
     chunk: list[ClosedCase] = []
     previous = reader.line_num
+    now = deps.clock.now()
     while True:
         try:
             record = next(reader)
@@ -234,7 +235,7 @@ def _import_records(
             continue  # an empty line
         report.rows += 1
         try:
-            case = parse_row(header, record, source)
+            case = parse_row(header, record, source, now)
         except RowError as error:
             report.rejections.append(Rejection(line, str(error)))
             continue

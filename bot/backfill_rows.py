@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-from bot.cases import CaseError, Channel, ClosedCase, Kind, Severity
+from bot.cases import CaseError, Channel, ClosedCase, Kind, Severity, case_time_problem
 
 COLUMNS = (
     "case_id",
@@ -84,7 +84,7 @@ def _email(value: str | None, name: str) -> str | None:
     return value
 
 
-def _closed_at(value: str | None) -> datetime:
+def _closed_at(value: str | None, now: datetime | None) -> datetime:
     if value is None:
         raise RowError("closed_at: is required (ISO 8601 with an offset)")
     try:
@@ -93,11 +93,18 @@ def _closed_at(value: str | None) -> datetime:
         raise RowError(f"closed_at: not an ISO 8601 date and time: {value[:40]!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise RowError(f"closed_at: needs an offset or Z (e.g. 2026-11-20T10:00:00Z): {value!r}")
+    problem = case_time_problem(moment, now)
+    if problem is not None:
+        raise RowError(f"closed_at: {problem}")
     return moment
 
 
-def parse_row(header: list[str], values: list[str], source: str) -> ClosedCase:
-    """A closed case from one CSV record, with the generic webhook's rules; RowError if not."""
+def parse_row(
+    header: list[str], values: list[str], source: str, now: datetime | None = None
+) -> ClosedCase:
+    """A closed case from one CSV record, with the generic webhook's rules; RowError if not.
+
+    `now`: the import's time; a close more than a year after it is refused."""
     if len(values) != len(header):
         raise RowError(f"has {len(values)} fields, the header has {len(header)}")
     joined = "".join(values)
@@ -130,7 +137,7 @@ def parse_row(header: list[str], values: list[str], source: str) -> ClosedCase:
             source=source,
             external_id=case_id,
             subject=subject,
-            closed_at=_closed_at(get("closed_at")),
+            closed_at=_closed_at(get("closed_at"), now),
             owner_email=owner_email,
             owner_slack_id=owner_slack_id,
             resolution=get("resolution"),

@@ -128,6 +128,20 @@ def test_a_nul_character_rejects_only_its_row(bot: Any) -> None:
     assert report.rejection_lines() == ["line 2: subject: must not contain NUL (U+0000) characters"]
 
 
+def test_close_times_out_of_range_reject_only_their_rows(bot: Any) -> None:
+    # Year 9999 overflowed planning (closed_at + 30 days) and aborted the whole import.
+    raw = (
+        HEADER + "\n"
+        "1,far future,9999-12-31T10:00:00Z,ada@example.com,,,,,,\n"
+        "2,year one,0001-01-01T00:00:00Z,ada@example.com,,,,,,\n"
+        "3,fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n"
+    )
+    report = run(bot, raw)
+    assert report.imported == 1
+    assert [line.split(":")[0] for line in report.rejection_lines()] == ["line 2", "line 3"]
+    assert all("closed_at: must be between 2000-01-01" in r for r in report.rejection_lines())
+
+
 def test_only_bytes_that_were_not_utf8_are_called_so() -> None:
     header = ["case_id", "subject", "closed_at", "owner_email"]
     values = ["1", "Caf\udce9", "2026-11-19T10:00:00Z", "ada@example.com"]
