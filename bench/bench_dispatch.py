@@ -24,7 +24,7 @@ template row, the rest are bulk-inserted clones, so seeding 1,000,000 takes seco
    polling interval (the lateness a dispatcher costing nothing would show at worst).
 
 `BENCH_PROFILE=/tmp/dispatch.raw` runs each `followup dispatch` under `py-spy record -f raw`
-(pip install py-spy): the profile quoted in the README came from there.
+(pip install py-spy): the profile quoted in docs/performance.md came from there.
 
 Every part checks, from the sandbox's record and the nudges' metadata: each follow-up in
 exactly one DM (0 duplicates, 0 lost) and every follow-up `sent` in the database. Exit

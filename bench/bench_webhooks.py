@@ -21,7 +21,8 @@ the same requests. Prints cases/s for each and the ratio. Targets: >= 1,000 case
 >= 50% of the bare endpoint.
 
 `BENCH_PROFILE=/tmp/ingest` samples the bot's process with py-spy during each measured run of
-ours (`/tmp/ingest-webhooks-sqlite.raw`, ...): the profile quoted in the README came from there.
+ours (`/tmp/ingest-webhooks-sqlite.raw`, ...): the profile quoted in docs/performance.md came
+from there.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ in-process, on one bot per database for the whole module, and is checked for:
 - no live mention in anything posted to Slack from outside text, after the DMs and triage posts
   of the accepted cases went out.
 
-Examples per test: FOLLOWUP_FUZZ_EXAMPLES (default 60). The long run (README, Reliability):
+Examples per test: FOLLOWUP_FUZZ_EXAMPLES (default 60). The long run (docs/reliability.md):
     FOLLOWUP_FUZZ_EXAMPLES=10000 .venv/bin/python -m pytest -q -p no:randomly \
         tests/reliability/test_fuzz_webhooks.py tests/reliability/test_fuzz_slack.py
 With CI set the examples are derandomized, so a CI run is repeatable.
