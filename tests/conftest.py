@@ -103,6 +103,28 @@ def bot_env(database_url: str, sandbox: SlackSandbox, **extra: str) -> dict[str,
     return env
 
 
+def dispatcher_deps(database_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Any:
+    """Deps of a dispatcher (no HTTP server) on a migrated database, talking to `sandbox`."""
+    from dataclasses import replace
+
+    from bot.runtime import build_deps, ensure_schema
+    from db import migrate
+
+    settings = Settings.from_env(
+        {
+            "SLACK_BOT_TOKEN": sandbox.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": sandbox.api_url,
+            "DATABASE_URL": database_url,
+            "TRIAGE_CHANNEL": "C0TRIAGE",
+        }
+    )
+    migrate.upgrade(settings.database_url)
+    deps = replace(build_deps(settings, clock), worker="dispatcher")
+    ensure_schema(deps)
+    return deps
+
+
 @dataclass
 class BotUnderTest:
     """A running bot (HTTP mode, no scheduler) wired to the sandbox, and its driver."""

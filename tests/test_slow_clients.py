@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -29,21 +31,30 @@ def closed_within(client: socket.socket, seconds: float, trickle: bytes = b"") -
     return False
 
 
-def test_1100_idle_connections_leave_a_signed_command_answered_within_3_seconds(
-    bot: Any,
-) -> None:
-    crowd = [
-        socket.create_connection(("127.0.0.1", bot.running.http.port), timeout=5)
-        for _ in range(1100)
-    ]
+@contextmanager
+def open_crowd(bot: Any, count: int) -> Iterator[list[socket.socket]]:
+    """`count` connections to the bot that never send a byte, closed at the end."""
+    port = bot.running.http.port
+    crowd = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(count)]
     try:
-        time.sleep(0.5)  # let the server accept them all before the real request
-        started = time.monotonic()
-        assert bot.driver.command("U0AGENT", "help").status == 200
-        assert time.monotonic() - started < 3
+        yield crowd
     finally:
         for client in crowd:
             client.close()
+
+
+def answers_a_command_within_3_seconds(bot: Any) -> bool:
+    started = time.monotonic()
+    status = bot.driver.command("U0AGENT", "help").status
+    return status == 200 and time.monotonic() - started < 3
+
+
+def test_1100_idle_connections_leave_a_signed_command_answered_within_3_seconds(
+    bot: Any,
+) -> None:
+    with open_crowd(bot, 1100):
+        time.sleep(0.5)  # let the server accept them all before the real request
+        assert answers_a_command_within_3_seconds(bot)
 
 
 def test_an_idle_connection_is_closed(bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,15 +78,6 @@ def test_a_crowd_near_the_limit_makes_room_by_closing_the_longest_idle(
     bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server, "CONNECTION_LIMIT", 60)
-    crowd = [
-        socket.create_connection(("127.0.0.1", bot.running.http.port), timeout=5) for _ in range(80)
-    ]
-    try:
-        oldest = crowd[0]
-        assert closed_within(oldest, 4)
-        started = time.monotonic()
-        assert bot.driver.command("U0AGENT", "help").status == 200
-        assert time.monotonic() - started < 3
-    finally:
-        for client in crowd:
-            client.close()
+    with open_crowd(bot, 80) as crowd:
+        assert closed_within(crowd[0], 4)
+        assert answers_a_command_within_3_seconds(bot)

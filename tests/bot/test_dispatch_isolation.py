@@ -12,7 +12,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,17 +25,15 @@ import bot.nudges
 from bot import ids
 from bot.cases import ClosedCase
 from bot.clock import ManualClock
-from bot.config import Settings
 from bot.delivery import RETRY_LATER
 from bot.deps import Deps
 from bot.dispatch import dispatch_pass
 from bot.intake import accept_case
 from bot.people import ensure_profile
-from bot.runtime import build_deps, ensure_schema
 from bot.sandbox import SlackSandbox
-from db import migrate
 from db.models import Agent, Case, FollowUp
 from db.nudge_rows import NudgeRow
+from tests.conftest import dispatcher_deps
 from tests.nudging import FRIDAY_10_UTC, MONDAY_10_UTC
 
 AGENTS = 20
@@ -84,18 +82,7 @@ def build_crowd(sqlite_url: str, sandbox: SlackSandbox, *, known: bool) -> Itera
     the common path; otherwise the cases name them by email only, never seen before, so each
     first DM needs users.lookupByEmail."""
     clock = ManualClock(FRIDAY_10_UTC)
-    settings = Settings.from_env(
-        {
-            "SLACK_BOT_TOKEN": sandbox.bot_token,
-            "SLACK_SIGNING_SECRET": "sandbox-signing-secret-0123456789",
-            "SLACK_API_URL": sandbox.api_url,
-            "DATABASE_URL": sqlite_url,
-            "TRIAGE_CHANNEL": "C0TRIAGE",
-        }
-    )
-    migrate.upgrade(settings.database_url)
-    deps = replace(build_deps(settings, clock), worker="dispatcher")
-    ensure_schema(deps)
+    deps = dispatcher_deps(sqlite_url, sandbox, clock)
     # 5xx answers are retried twice by the client; quickly here.
     for handler in deps.client.retry_handlers:
         handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)

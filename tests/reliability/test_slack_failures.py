@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,17 +22,15 @@ from bot import ids
 from bot.app import FRIENDLY_ERROR
 from bot.cases import ClosedCase
 from bot.clock import ManualClock
-from bot.config import Settings
 from bot.deps import Deps
 from bot.dispatch import DispatchReport, dispatch_pass
 from bot.intake import accept_case
 from bot.people import ensure_profile
-from bot.runtime import build_deps, ensure_schema
 from bot.sandbox import SlackSandbox
 from bot.sandbox.waiting import wait_for
 from bot.sandbox.webapi import RESPONSE_URL
-from db import migrate
 from db.models import Agent, FollowUp
+from tests.conftest import dispatcher_deps
 from tests.idle import wait_idle
 from tests.nudging import FRIDAY_10_UTC, MONDAY_10_UTC, nudge
 
@@ -92,18 +90,7 @@ class Team:
 @pytest.fixture
 def team(sqlite_url: str, sandbox: SlackSandbox) -> Iterator[Team]:
     clock = ManualClock(FRIDAY_10_UTC)
-    settings = Settings.from_env(
-        {
-            "SLACK_BOT_TOKEN": sandbox.bot_token,
-            "SLACK_SIGNING_SECRET": "sandbox-signing-secret-0123456789",
-            "SLACK_API_URL": sandbox.api_url,
-            "DATABASE_URL": sqlite_url,
-            "TRIAGE_CHANNEL": "C0TRIAGE",
-        }
-    )
-    migrate.upgrade(settings.database_url)
-    deps = replace(build_deps(settings, clock), worker="dispatcher")
-    ensure_schema(deps)
+    deps = dispatcher_deps(sqlite_url, sandbox, clock)
     users = [f"U0FAIL{n:02d}" for n in range(AGENTS)]
     for n, user in enumerate(users):
         sandbox.add_user(user, name=f"agent{n}", email=f"agent{n}@example.com")
