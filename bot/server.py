@@ -152,13 +152,8 @@ class FollowupWSGI:
         body = _read_body(environ, MAX_SLACK_BODY)
         if isinstance(body, Refusal):
             return _json(start_response, body.status, {"error": body.reason})
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
         secret = self.deps.settings.slack_signing_secret or ""
-        refusal = check_signature(headers, body, secret, time.time())
+        refusal = check_signature(_headers(environ), body, secret, time.time())
         if refusal is not None:
             log.info("/slack/events refused: %s", refusal.reason)
             return _json(start_response, refusal.status, {"error": refusal.reason})
@@ -176,11 +171,7 @@ class FollowupWSGI:
         body = _read_body(environ, MAX_WEBHOOK_BODY)
         if isinstance(body, Refusal):
             return _json(start_response, body.status, {"error": body.reason})
-        headers = {
-            key[5:].replace("_", "-").title(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
+        headers = _headers(environ)
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
@@ -217,6 +208,15 @@ class FollowupWSGI:
 
 def _chunked(environ: dict[str, Any]) -> bool:
     return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's HTTP headers by their usual names ("X-Slack-Signature")."""
+    return {
+        key[5:].replace("_", "-").title(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
 
 
 def _read_body(environ: dict[str, Any], limit: int) -> bytes | Refusal:

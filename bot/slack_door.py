@@ -39,8 +39,9 @@ def check_signature(
 ) -> Refusal | None:
     """None when `body` carries a fresh, valid Slack signature; else 401 with the reason.
 
-    `headers` are keyed in lower case.
+    Header names match in any case, as HTTP's do.
     """
+    headers = {name.lower(): value for name, value in headers.items()}
     if not secret:
         return Refusal(401, "no signing secret is configured")
     stamp = headers.get("x-slack-request-timestamp", "").strip()
