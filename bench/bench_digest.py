@@ -7,7 +7,7 @@ nine in ten answered, the rest still open) after a history of `--small` and `--l
 follow-ups at the same weekly density (so the large file has ten times as many past weeks,
 not busier ones), each with its case and outcome, all in one team (the worst case for the
 team filter). Rows go in through sqlite3 `executemany`, which is the fast way to seed and
-not what is measured. Then it times `bot.digest_content.build_digest` + rendering + Block Kit
+not what is measured. Then it times `bot.digest.content.build_digest` + rendering + Block Kit
 (best of 5 after a warm-up) on each, prints both and their ratio, and in the same run a
 baseline: a bare `COUNT(*)` of the week's follow-ups and of its outcomes through their indexes.
 `--explain` prints SQLite's plan for the digest's main queries.
@@ -29,9 +29,9 @@ from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.digest_blocks import digest_blocks
-from bot.digest_content import Week, build_digest, render_digest
-from bot.runtime import build_deps
+from bot.digest.blocks import digest_blocks
+from bot.digest.content import Week, build_digest, render_digest
+from bot.runtime.start import build_deps
 from db import migrate
 from db.models import Team
 

@@ -62,11 +62,11 @@ from bot.cases import ClosedCase  # noqa: E402
 from bot.clock import ManualClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.deps import Deps  # noqa: E402
-from bot.intake import accept_case  # noqa: E402
-from bot.planning import team_calendar_fields  # noqa: E402
-from bot.runtime import build_deps, ensure_schema  # noqa: E402
+from bot.intake.accept import accept_case  # noqa: E402
+from bot.planning.plan import team_calendar_fields  # noqa: E402
+from bot.rules.working_hours import WorkingCalendar  # noqa: E402
+from bot.runtime.start import build_deps, ensure_schema  # noqa: E402
 from bot.sandbox import SlackSandbox  # noqa: E402
-from bot.working_hours import WorkingCalendar  # noqa: E402
 from db import migrate  # noqa: E402
 from db.models import Agent, Case, FollowUp, Team  # noqa: E402
 
@@ -74,7 +74,7 @@ FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CHUNK = 5000
 THREADS = 8
-"""bot.dispatch.dispatch_pass's default delivery threads; the baseline uses as many."""
+"""bot.dispatch.dispatcher.dispatch_pass's default delivery threads; the baseline uses as many."""
 
 
 # -- seeding (shared with bench_memory.py and tests/reliability/two_instances.py) ------------
@@ -137,7 +137,8 @@ def seed_bulk(
     """
     now = deps.clock.now()
     zone = calendar.tz
-    fetched = max(due) - timedelta(hours=1)  # fresh (bot.people.PROFILE_TTL) when they are due
+    # fresh (bot.people.profiles.PROFILE_TTL) when they are due
+    fetched = max(due) - timedelta(hours=1)
     users = [f"U0{prefix}{n:06d}" for n in range(agents)]
     for n, user in enumerate(users):
         sandbox.add_user(user, name=f"agent{n}", email=f"{user.lower()}@example.com", tz=zone)

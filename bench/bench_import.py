@@ -4,7 +4,7 @@
 
 Writes a CSV of closed cases (unicode, quoted commas and newlines, a mix of kinds, severities,
 B2B accounts and owners), imports it into a fresh migrated SQLite file through
-`bot.backfill.import_csv` (parsing, validation, planning every case with the shipped policy,
+`bot.intake.backfill.import_csv` (parsing, validation, planning every case with the shipped policy,
 batched inserts), and measures in the same run the floor any importer pays: Python's `csv`
 reading the same file and one `sqlite3` executemany of its rows into an equivalent table.
 By default every case closed in the last two weeks, so every case gets planned follow-ups
@@ -21,11 +21,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.backfill import import_csv
-from bot.backfill_rows import COLUMNS
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.runtime import build_deps
+from bot.intake.backfill import import_csv
+from bot.intake.backfill_rows import COLUMNS
+from bot.runtime.start import build_deps
 from db import migrate
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

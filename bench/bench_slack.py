@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_slack.py [--seconds 15] [--connections 50] [--followups 500]
                                           [--database sqlite|postgres]
 
-Starts the real bot (`bot.runtime.build_deps` + `start`: HTTP mode, no scheduler, the system
+Starts the real bot (`bot.runtime.start.build_deps` + `start`: HTTP mode, no scheduler, the system
 clock) on a fresh migrated database, with the in-process Slack sandbox as Slack. One agent
 (Ada) gets `--followups` cases through the generic webhook's own code path (in process, signed),
 then each case's first touch is marked sent and overdue and every later touch cancelled: Ada
@@ -21,8 +21,9 @@ package) for `--seconds` each:
 
 The baseline, measured in the same run against the same kind of server: a bare Bolt `App` (same
 signing secret, same listener pool size) whose only listeners ack the same command and action,
-behind `bot.server.HttpServer` and slack_bolt's WSGI adapter on another port. Prints requests/s,
-p50/p90/p99 ack latency for each, and p50(ours)/p50(bare). Targets: p99 <= 100 ms, p50 <= 1.5x.
+behind `bot.runtime.server.HttpServer` and slack_bolt's WSGI adapter on another port. Prints
+requests/s, p50/p90/p99 ack latency for each, and p50(ours)/p50(bare). Targets: p99 <= 100 ms,
+p50 <= 1.5x.
 
 Each request is measured twice: saturating (wrk's closed loop: each of the 50 connections sends
 again as soon as it is answered, so latency is 50 / throughput) and paced (the same 50
@@ -61,13 +62,13 @@ from _wrk import WrkResult, load_average, lua_string, profiled, require_wrk, run
 
 from bot import ids
 from bot.config import Settings
-from bot.intake import receive_webhook
-from bot.queue import due_reply
-from bot.runtime import build_deps, ensure_schema, start
+from bot.intake.accept import receive_webhook
+from bot.loop.queue import due_reply
+from bot.runtime.server import HttpServer
+from bot.runtime.start import build_deps, ensure_schema, start
 from bot.sandbox import SlackDriver, SlackSandbox
 from bot.sandbox.driver import DriverResponse
 from bot.sandbox.payloads import sign
-from bot.server import HttpServer
 from db import migrate
 from db.models import Agent, FollowUp
 from handlers.webhooks.generic import sign_generic

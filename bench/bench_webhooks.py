@@ -4,7 +4,7 @@
                                              [--database sqlite,postgres]
 
 For each database (a fresh migrated SQLite file; a fresh PostgreSQL database created on
-127.0.0.1:5432 and dropped afterwards), starts the real bot (`bot.runtime.build_deps` +
+127.0.0.1:5432 and dropped afterwards), starts the real bot (`bot.runtime.start.build_deps` +
 `start`: HTTP mode, no scheduler, the system clock, the in-process Slack sandbox as Slack) and
 replays, with `wrk` (Debian's package), POSTs to `/webhooks/generic` for `--seconds`. Every
 request is a distinct closed case with a real signature: the bodies (a mix of channels,
@@ -16,9 +16,9 @@ follow-ups with the shipped policy in one transaction, and answers 202. After th
 cases in the database are counted against wrk's request count.
 
 The baseline, in the same run: a tiny WSGI app that reads the body and answers 202 with a small
-JSON body, served by the same `bot.server.HttpServer` (same thread count) on another port, fed
-the same requests. Prints cases/s for each and the ratio. Targets: >= 1,000 cases/s on SQLite,
->= 50% of the bare endpoint.
+JSON body, served by the same `bot.runtime.server.HttpServer` (same thread count) on another
+port, fed the same requests. Prints cases/s for each and the ratio. Targets: >= 1,000 cases/s
+on SQLite, >= 50% of the bare endpoint.
 
 `BENCH_PROFILE=/tmp/ingest` samples the bot's process with py-spy during each measured run of
 ours (`/tmp/ingest-webhooks-sqlite.raw`, ...): the profile quoted in docs/performance.md came
@@ -47,9 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _wrk import WrkResult, load_average, profiled, require_wrk, run_wrk
 
 from bot.config import Settings
-from bot.runtime import build_deps, ensure_schema, start
+from bot.runtime.server import HttpServer
+from bot.runtime.start import build_deps, ensure_schema, start
 from bot.sandbox import SlackSandbox
-from bot.server import HttpServer
 from db import migrate
 from db.models import Case, FollowUp
 from handlers.webhooks.generic import sign_generic

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import ManualClock, parse_instant
 from bot.config import Settings, SettingsError
-from bot.digest_cli import add_parsers as add_digest_parsers
-from bot.digest_cli import needs_slack as digest_needs_slack
+from bot.digest.cli import add_parsers as add_digest_parsers
+from bot.digest.cli import needs_slack as digest_needs_slack
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -114,7 +114,7 @@ def _database_failed(error: Exception) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.demo.run import run_demo
 
         run_demo(fast=args.fast, out_dir=args.out)
         return 0
@@ -145,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"database at {migrate.current_head()}")
         return 0
 
-    from bot.policy import PolicyError
-    from bot.runtime import StartupError, build_deps, ensure_schema, run_forever
+    from bot.rules.policy import PolicyError
+    from bot.runtime.start import StartupError, build_deps, ensure_schema, run_forever
 
     clock = None
     if getattr(args, "now", None):
@@ -161,9 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         ensure_schema(deps)
         if args.command == "dispatch":
-            from bot.dispatch import dispatch_pass
-            from bot.overdue import overdue_pass
-            from bot.runtime import tune_interpreter
+            from bot.dispatch.dispatcher import dispatch_pass
+            from bot.dispatch.overdue import overdue_pass
+            from bot.runtime.start import tune_interpreter
 
             tune_interpreter()
             report = dispatch_pass(deps)
@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(overdue_pass(deps).summary())
             return 0
         if args.command == "policy":
-            from bot.planning import explain_case
+            from bot.planning.plan import explain_case
 
             print(explain_case(deps, args.case))
             return 0
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "agents":
             return _agents(deps, args)
         if args.command in ("digest", "teams"):
-            from bot.digest_cli import run as run_digest_cli
+            from bot.digest.cli import run as run_digest_cli
 
             return run_digest_cli(deps, args)
     except (StartupError, PolicyError) as error:
@@ -191,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import(deps: Deps, args: argparse.Namespace) -> int:
-    from bot.backfill import import_csv
-    from bot.backfill_rows import BackfillError
+    from bot.intake.backfill import import_csv
+    from bot.intake.backfill_rows import BackfillError
 
     try:
         report = import_csv(deps, args.file, source=args.source, progress=not args.quiet)
@@ -205,7 +205,7 @@ def _import(deps: Deps, args: argparse.Namespace) -> int:
 
 
 def _agents(deps: Deps, args: argparse.Namespace) -> int:
-    from bot.agents import AgentError, link, make_lead, roster_lines, set_backup
+    from bot.people.roster import AgentError, link, make_lead, roster_lines, set_backup
 
     action = args.agents_command
     try:
@@ -230,7 +230,7 @@ def _agents(deps: Deps, args: argparse.Namespace) -> int:
 
 
 def _policy_check(settings: Settings) -> int:
-    from bot.policy import PolicyError, load_policy
+    from bot.rules.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(settings.policy_path)
@@ -242,7 +242,7 @@ def _policy_check(settings: Settings) -> int:
 
 
 def _templates_check(settings: Settings) -> int:
-    from bot.templating import Renderer, check_templates
+    from bot.render.templates import Renderer, check_templates
 
     problems = check_templates(Renderer(settings.templates_dir))
     for problem in problems:

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from bot.deps import Deps
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,14 @@ Handler = Callable[[Invocation], "Reply | None"]
 # broken feature module never stands between an agent and `/followup help`.
 ROUTES: dict[str, str] = {
     "help": "bot.commands:help_reply",
-    "due": "bot.queue:due_command",
-    "agents": "bot.agents:agents_command",
-    "log": "bot.log_case:log_command",
-    "done": "bot.loop_commands:done_command",
-    "snooze": "bot.loop_commands:snooze_command",
-    "stats": "bot.loop_commands:stats_command",
-    "away": "bot.away:away_command",
-    "digest": "bot.digest_views:digest_command",
+    "due": "bot.loop.queue:due_command",
+    "agents": "bot.people.roster:agents_command",
+    "log": "bot.intake.log_case:log_command",
+    "done": "bot.loop.commands:done_command",
+    "snooze": "bot.loop.commands:snooze_command",
+    "stats": "bot.loop.commands:stats_command",
+    "away": "bot.people.away:away_command",
+    "digest": "bot.digest.views:digest_command",
 }
 
 

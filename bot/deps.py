@@ -23,13 +23,13 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.pacing import Pacer
+from bot.slack.pacing import Pacer
 from db.engine import SessionFactory
 
 if TYPE_CHECKING:
-    from bot.intake_batch import IntakeWriter
-    from bot.policy import Policy
-    from bot.templating import Renderer
+    from bot.intake.batch import IntakeWriter
+    from bot.render.templates import Renderer
+    from bot.rules.policy import Policy
 
 
 def reconciled_by_sender(request: HttpRequest) -> bool:
@@ -112,7 +112,7 @@ def _retry_after(error: HTTPError) -> float:
 
 class PacedWebClient(WebClient):
     """slack-sdk's `WebClient` with every HTTP attempt (retries included) paced per method by
-    one process-wide `Pacer` (bot/pacing.py)."""
+    one process-wide `Pacer` (bot/slack/pacing.py)."""
 
     def __init__(self, *args: Any, pacer: Pacer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -135,7 +135,7 @@ def make_web_client(
     settings: Settings, max_rate_limit_retries: int = 5, pacer: Pacer | None = None
 ) -> WebClient:
     """The one Web API client: `SLACK_API_URL` as base; every method paced process-wide once
-    Slack answers it 429 (bot/pacing.py), the refused call retried after `Retry-After`; 5xx
+    Slack answers it 429 (bot/slack/pacing.py), the refused call retried after `Retry-After`; 5xx
     and dropped connections retried too (except reconciled posts)."""
     return PacedWebClient(
         token=settings.slack_bot_token,
@@ -151,7 +151,7 @@ def make_web_client(
 
 
 def _intake_writer() -> IntakeWriter:
-    from bot.intake_batch import IntakeWriter
+    from bot.intake.batch import IntakeWriter
 
     return IntakeWriter()
 
@@ -174,4 +174,4 @@ class Deps:
     renderer: Renderer
     worker: str = field(default_factory=worker_name)
     intake: IntakeWriter = field(default_factory=_intake_writer)
-    """Webhook deliveries are written through this (group commit; see bot/intake_batch.py)."""
+    """Webhook deliveries are written through this (group commit; see bot/intake/batch.py)."""

@@ -58,7 +58,7 @@ CASE_COLUMNS = (
 """The columns of a new case's row, in `new_case_row`'s order."""
 
 FOLLOWUP_COLUMNS = (
-    # The same for every case whose touch is planned alike (bot.planning.row_head)...
+    # The same for every case whose touch is planned alike (bot.planning.plan.row_head)...
     "touch",
     "role",
     "rule",

@@ -107,7 +107,7 @@ def dispatcher_deps(database_url: str, sandbox: SlackSandbox, clock: ManualClock
     """Deps of a dispatcher (no HTTP server) on a migrated database, talking to `sandbox`."""
     from dataclasses import replace
 
-    from bot.runtime import build_deps, ensure_schema
+    from bot.runtime.start import build_deps, ensure_schema
     from db import migrate
 
     settings = Settings.from_env(
@@ -167,7 +167,7 @@ def bot(sqlite_url: str, sandbox: SlackSandbox, clock: ManualClock) -> Iterator[
 def _start_bot(
     database_url: str, sandbox: SlackSandbox, clock: ManualClock, **extra: str
 ) -> Iterator[BotUnderTest]:
-    from bot.runtime import build_deps, ensure_schema, start
+    from bot.runtime.start import build_deps, ensure_schema, start
     from db import migrate
 
     sandbox.add_user(

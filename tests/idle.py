@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.listener_pool import ListenerPool
+from bot.runtime.listener_pool import ListenerPool
 
 IDLE_TIMEOUT = 10.0
 """Generous: past this, the bot is stuck, and the test fails rather than passing unchecked."""

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
-from bot.digest_blocks import DRILLDOWN_ACTION
-from bot.digest_views import DrilldownGone, drilldown_modal
+from bot.digest.blocks import DRILLDOWN_ACTION
+from bot.digest.views import DrilldownGone, drilldown_modal
 from handlers.actions.common import row_id, tell
 
 log = logging.getLogger("followup.digest")

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
-from bot.outcomes import Refused, prepare_modal
+from bot.loop.outcomes import Refused, prepare_modal
 from handlers.actions.common import OUT_OF_DATE, row_id, tell
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.deps import Deps
-from bot.triage import assign_from_triage
+from bot.people.triage import assign_from_triage
 from handlers.actions.common import SLACK_USER, row_id, slack_id
 
 log = logging.getLogger("followup.triage")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.deps import Deps
-from bot.queue import publish_home
+from bot.loop.queue import publish_home
 from handlers.actions.common import SLACK_USER, slack_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.deps import Deps
-from bot.watched import receive_channel_message
+from bot.intake.watched import receive_channel_message
 
 
 def handle_channel_message(

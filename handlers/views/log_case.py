@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_bolt import Ack
 
 from bot.deps import Deps
-from bot.log_case import read_submission, record_logged_case
+from bot.intake.log_case import read_submission, record_logged_case
 from handlers.actions.common import SLACK_CHANNEL, slack_id
 from handlers.views import common
 

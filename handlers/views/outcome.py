@@ -12,8 +12,8 @@ from slack_bolt import Ack
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.outcomes import Done, Refused, after_commit, record_outcome, record_skip
-from bot.snooze import record_snooze
+from bot.loop.outcomes import Done, Refused, after_commit, record_outcome, record_skip
+from bot.loop.snooze import record_snooze
 from handlers.actions.common import SLACK_CHANNEL, SLACK_TS, row_id, slack_id
 from handlers.views import common
 

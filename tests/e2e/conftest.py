@@ -19,7 +19,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.deps import Deps
-from bot.runtime import Running
+from bot.runtime.start import Running
 from bot.sandbox import SlackDriver, SlackSandbox
 from handlers.webhooks.generic import sign_generic
 
@@ -47,7 +47,7 @@ class E2EBot:
 
 
 def _start(mode: str, database_url: str, sandbox: SlackSandbox, clock: ManualClock) -> E2EBot:
-    from bot.runtime import build_deps, ensure_schema, start
+    from bot.runtime.start import build_deps, ensure_schema, start
 
     sandbox.add_user("U0AGENT", name="ada", real_name="Ada Lovelace", email="ada@example.com")
     sandbox.add_user(

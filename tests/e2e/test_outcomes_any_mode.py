@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import ids
-from bot.dispatch import dispatch_pass
+from bot.dispatch.dispatcher import dispatch_pass
 from db.models import FollowUp, Outcome
 
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

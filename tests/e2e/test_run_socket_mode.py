@@ -22,7 +22,7 @@ from handlers.webhooks.generic import sign_generic
 # Under libfaketime the sandbox's Socket Mode hub never sees the bot's ack: the WebSocket client
 # and a timed Condition.wait hang (seen at every faked moment), so CI's faketime runs skip this
 # one. What it runs at a given date (dispatch, the scheduler) is the HTTP-mode `followup run`,
-# which those runs cover (tests/test_cli.py).
+# which those runs cover (tests/bot/test_cli.py).
 pytestmark = [pytest.mark.realclock, pytest.mark.not_under_faketime]
 
 FOLLOWUP = [sys.executable, "-m", "bot.cli"]

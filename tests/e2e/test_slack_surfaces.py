@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import ids
-from bot.dispatch import dispatch_pass
+from bot.dispatch.dispatcher import dispatch_pass
 from db.models import Agent, Case, FollowUp
 
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

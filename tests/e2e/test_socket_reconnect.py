@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.dispatch import dispatch_pass
+from bot.dispatch.dispatcher import dispatch_pass
 from bot.sandbox.socket_mode import EnvelopeNotAcknowledged
 from db.models import Case, FollowUp, InboundDelivery
 

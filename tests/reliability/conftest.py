@@ -66,7 +66,7 @@ def pg_bot(
 ) -> Iterator[PostgresBot]:
     """The bot (HTTP mode, no scheduler) on a fresh PostgreSQL database; user U0AGENT
     (ada@example.com, Europe/London) in the sandbox."""
-    from bot.runtime import build_deps, ensure_schema, start
+    from bot.runtime.start import build_deps, ensure_schema, start
     from db import migrate
 
     sandbox.add_user(

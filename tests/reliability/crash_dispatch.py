@@ -37,8 +37,8 @@ from bot import ids
 from bot.cases import ClosedCase
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.intake import accept_case
-from bot.runtime import build_deps, ensure_schema
+from bot.intake.accept import accept_case
+from bot.runtime.start import build_deps, ensure_schema
 from bot.sandbox import SlackSandbox
 from db import migrate
 from db.models import AuditEntry, FollowUp

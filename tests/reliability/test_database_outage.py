@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot import ids
-from bot.app import FRIENDLY_ERROR
-from bot.dispatch import dispatch_pass
+from bot.dispatch.dispatcher import dispatch_pass
+from bot.runtime.app import FRIENDLY_ERROR
 from db.models import Case, FollowUp
 from handlers.webhooks.generic import sign_generic
 from tests.idle import wait_idle

@@ -148,7 +148,7 @@ def vendor_bot(make_bot: Any) -> Any:
 def vendor_bot_on_each_db(database_url: str, sandbox: Any, clock: Any) -> Any:
     """The same, on a SQLite file and then on PostgreSQL."""
     from bot.config import Settings
-    from bot.runtime import build_deps, ensure_schema, start
+    from bot.runtime.start import build_deps, ensure_schema, start
     from bot.sandbox import SlackDriver
     from db import migrate
 

@@ -337,7 +337,7 @@ def _pg_available() -> bool:
 
 def _seed(bot: Bot) -> None:
     """Six cases DMed to Ada (lead: Grace), one in triage; Monday 10:00 UTC."""
-    from bot.dispatch import dispatch_pass
+    from bot.dispatch.dispatcher import dispatch_pass
     from db.cases import agent_by_slack_id
     from db.models import Agent, FollowUp
 
@@ -383,10 +383,10 @@ def _seed(bot: Bot) -> None:
 def slack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Bot]:
-    from bot.app import build_app
-    from bot.intake import receive_webhook
-    from bot.runtime import build_deps, ensure_schema
-    from bot.server import FollowupWSGI
+    from bot.intake.accept import receive_webhook
+    from bot.runtime.app import build_app
+    from bot.runtime.server import FollowupWSGI
+    from bot.runtime.start import build_deps, ensure_schema
     from db import migrate
 
     drop: Callable[[], None] | None = None
@@ -712,8 +712,8 @@ VIEWS = (ids.VIEW_OUTCOME, ids.VIEW_SKIP, ids.VIEW_SNOOZE, ids.VIEW_LOG_CASE)
 
 
 def modal_blocks(callback_id: str) -> list[dict[str, Any]]:
-    from bot import outcome_views as ov
-    from bot.log_case import log_case_modal
+    from bot.intake.log_case import log_case_modal
+    from bot.loop import views as ov
 
     case = ov.ModalCase(1, "generic #1", "subject", "customer", True, True)
     views = {
@@ -903,7 +903,7 @@ def test_watched_channel_messages_are_stored_verbatim_or_ignored(
     status, answer = slack.event(event)
     watch.check(status, answer)
     assert status == 200
-    from bot.watched import IGNORED_SUBTYPES, parse_solved
+    from bot.intake.watched import IGNORED_SUBTYPES, parse_solved
 
     kept = message.replace("\x00", "")  # PostgreSQL cannot store NUL; the rest is kept
     closed = None if subtype in IGNORED_SUBTYPES else parse_solved(kept, "C0WATCH", event["ts"])

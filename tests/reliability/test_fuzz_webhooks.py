@@ -691,9 +691,9 @@ def hook(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Hook]:
     """One bot per database for the module: examples accumulate, properties are relative."""
-    from bot.intake import receive_webhook
-    from bot.runtime import build_deps, ensure_schema
-    from bot.server import FollowupWSGI
+    from bot.intake.accept import receive_webhook
+    from bot.runtime.server import FollowupWSGI
+    from bot.runtime.start import build_deps, ensure_schema
     from db import migrate
 
     drop: Callable[[], None] | None = None
@@ -874,7 +874,7 @@ def test_oversized_bodies_are_refused_over_real_http(hook: Hook, chunked: bool) 
     """Through waitress as deployed: a body over 1 MiB, announced or chunked, is a 413."""
     import http.client
 
-    from bot.server import HttpServer
+    from bot.runtime.server import HttpServer
 
     body = b'{"subject": "' + b"a" * MAX_BODY + b'"}'
     headers = signature("generic", body, hook.clock.now(), PUBLIC_URL)
@@ -1073,7 +1073,7 @@ def test_outside_text_never_mentions_anyone_in_slack(
     hook: Hook, source: str, subject: str, others: list[str], owned: bool
 ) -> None:
     """Mentions and links in a case's text are shown as text in DMs and triage posts."""
-    from bot.dispatch import dispatch_pass
+    from bot.dispatch.dispatcher import dispatch_pass
 
     others = list(others)  # an explicit example's list is shared between runs
     payload = fill(TEMPLATES[source][0], f"m{next(_ids)}", subject)

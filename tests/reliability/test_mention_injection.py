@@ -10,9 +10,9 @@ confirmation and the DM's update. Every
 Web API call and response-URL post the sandbox recorded is read back: no mrkdwn text anywhere
 holds a live token, and each surface shows the escaped text (so it was really exercised).
 
-Elsewhere: `/followup` replies (tests/bot/test_command_escaping.py), the triage post and the
-DM for every webhook adapter (tests/reliability/test_fuzz_webhooks.py), the digest
-(tests/bot/test_digest.py), the log-case confirmation (tests/bot/test_log_case.py).
+Elsewhere: `/followup` replies (tests/handlers/commands/test_command_escaping.py), the triage
+post and the DM for every webhook adapter (tests/reliability/test_fuzz_webhooks.py), the digest
+(tests/digest/test_digest.py), the log-case confirmation (tests/intake/test_log_case.py).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import ids
-from bot.dispatch import dispatch_pass
-from bot.overdue import overdue_pass
+from bot.dispatch.dispatcher import dispatch_pass
+from bot.dispatch.overdue import overdue_pass
 from bot.sandbox.waiting import wait_for
 from db.models import Agent, FollowUp
 
@@ -209,7 +209,7 @@ def test_a_hostile_solved_message_in_a_watched_channel_reaches_the_dm_as_text(bo
 
 
 def test_hostile_rows_from_a_csv_import_reach_the_dm_as_text(bot: Any, tmp_path: Path) -> None:
-    from bot.backfill import import_csv
+    from bot.intake.backfill import import_csv
 
     hostile = HOSTILE.replace('"', "")
     csv = tmp_path / "cases.csv"

@@ -152,8 +152,8 @@ def test_no_secret_in_logs_replies_or_slack_while_the_bot_runs_and_things_go_wro
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.dispatch import dispatch_pass
-    from bot.runtime import build_deps, ensure_schema, start
+    from bot.dispatch.dispatcher import dispatch_pass
+    from bot.runtime.start import build_deps, ensure_schema, start
     from db import migrate
 
     sandbox = secret_sandbox
@@ -222,7 +222,7 @@ def test_no_secret_in_logs_replies_or_slack_while_the_bot_runs_and_things_go_wro
         click()
         click("U0LEAD")  # not the assignee: refused
         # A bug in a listener: an exception carrying whatever a careless message would show.
-        from bot import outcomes
+        from bot.loop import outcomes
 
         def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError(f"prepare_modal broke with {settings!r}")

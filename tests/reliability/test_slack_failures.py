@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import select
 
 from bot import ids
-from bot.app import FRIENDLY_ERROR
 from bot.cases import ClosedCase
 from bot.clock import ManualClock
 from bot.deps import Deps
-from bot.dispatch import DispatchReport, dispatch_pass
-from bot.intake import accept_case
-from bot.people import ensure_profile
+from bot.dispatch.dispatcher import DispatchReport, dispatch_pass
+from bot.intake.accept import accept_case
+from bot.people.profiles import ensure_profile
+from bot.runtime.app import FRIENDLY_ERROR
 from bot.sandbox import SlackSandbox
 from bot.sandbox.waiting import wait_for
 from bot.sandbox.webapi import RESPONSE_URL

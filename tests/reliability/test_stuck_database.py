@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from bot.app import FRIENDLY_ERROR
+from bot.runtime.app import FRIENDLY_ERROR
 from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
 from tests.reliability.test_database_outage import (
@@ -114,7 +114,7 @@ def test_on_sqlite_reads_run_beside_a_writer_holding_the_lock(bot: Any) -> None:
 def test_healthz_answers_within_a_second_while_the_check_itself_hangs(
     bot: Any, stuck_for: float
 ) -> None:
-    from bot import server
+    from bot.runtime import server
 
     probe = server.HealthProbe(lambda: time.sleep(stuck_for) or True, wait=1.0)
     seconds, answer = timed(probe)

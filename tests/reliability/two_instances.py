@@ -136,7 +136,7 @@ def two_instances(
     one instance's first pass whenever the second starts a little later)."""
     from bot.clock import ManualClock
     from bot.config import Settings
-    from bot.runtime import build_deps
+    from bot.runtime.start import build_deps
     from bot.sandbox import SlackSandbox
     from db import migrate
     from db.models import Digest, FollowUp

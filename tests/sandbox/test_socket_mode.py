@@ -18,7 +18,7 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.runtime import close_socket_mode
+from bot.runtime.start import close_socket_mode
 from bot.sandbox import SlackSandbox
 from bot.sandbox.socket_mode import EnvelopeNotAcknowledged, NotConnected
 from bot.sandbox.waiting import wait_for

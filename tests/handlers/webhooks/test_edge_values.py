@@ -25,8 +25,8 @@ import webhook_payloads as payloads
 from sqlalchemy import func, select
 from webhook_testkit import SECRET, signature_headers
 
-from bot import digest_cli
-from bot.digest_chart import PNG_MAGIC
+from bot.digest import cli as digest_cli
+from bot.digest.chart import PNG_MAGIC
 from db.models import Case
 
 # Each source with its payload maker and the body field that carries the close time.

@@ -1,0 +1,343 @@
+"""`followup demo`: the whole loop on a fresh machine, with no Slack account.
+
+A sandbox workspace and the bot in HTTP mode on free local ports, over a fresh SQLite file in a
+temporary folder. Closed cases arrive as real-shaped Zendesk, Intercom and generic webhooks; a
+manual clock walks through two weeks; the agents act through the signed driver; the weekly
+digest posts. The record is a transcript in time order and an HTML page of what each person
+and channel saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import shutil
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot import ids
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.demo.record import Record
+from bot.sandbox import SlackDriver, SlackSandbox
+
+SIGNING_SECRET = "demo-signing-secret"
+SECRETS = {
+    "generic": "demo-generic-secret",
+    "zendesk": "demo-zendesk-secret",
+    "intercom": "demo-intercom-secret",
+}
+PEOPLE = {
+    "U0ADA": ("Ada Lovelace", "ada@northwind.example", "Europe/London"),
+    "U0BEN": ("Ben Okafor", "ben@northwind.example", "America/New_York"),
+    "U0MARCO": ("Marco Rossi", "marco@northwind.example", "Europe/Rome"),
+    "U0GRACE": ("Grace Hopper", "grace@northwind.example", "Europe/London"),
+}
+CHANNELS = {
+    "C0ESCALATE": "support-escalations",
+    "C0DIGEST": "support-team",
+    "C0TRIAGE": "support-triage",
+}
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass
+class Demo:
+    """The running demo: sandbox, bot, driver, clock and the record being written."""
+
+    sandbox: SlackSandbox
+    driver: SlackDriver
+    clock: ManualClock
+    deps: Any
+    url: str
+    record: Record
+    moments: list[str] = field(default_factory=list)
+
+    # -- time and capture ----------------------------------------------------------------
+    def at(self, when: str, note: str) -> None:
+        self.capture()
+        self.clock.set(_utc(when))
+        self.record.note(self.clock.now(), note)
+
+    def capture(self) -> None:
+        self.record.capture(self.sandbox, self.clock.now())
+
+    def dispatch(self) -> None:
+        from bot.dispatch.dispatcher import dispatch_pass
+
+        report = dispatch_pass(self.deps)
+        if report.claimed:
+            self.record.note(self.clock.now(), f"Dispatch pass: {report.summary()}.")
+        self.capture()
+
+    # -- intake ----------------------------------------------------------------------------
+    def webhook(self, source: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/{source}", data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+
+    def zendesk(self, **fields: Any) -> None:
+        body = json.dumps({"event": "closed", "status": "Solved", **fields}).encode()
+        stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        digest = hmac.new(SECRETS["zendesk"].encode(), stamp.encode() + body, hashlib.sha256)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Zendesk-Webhook-Signature": base64.b64encode(digest.digest()).decode(),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            "X-Zendesk-Webhook-Invocation-Id": f"zd-{fields['ticket_id']}",
+        }
+        reply = self.webhook("zendesk", body, headers)
+        self.record.note(
+            self.clock.now(),
+            f"Zendesk trigger webhook: ticket #{fields['ticket_id']} solved → {reply['status']}.",
+        )
+
+    def intercom(
+        self, conversation_id: str, customer: str, opening: str, closing: str, agent_email: str
+    ) -> None:
+        closed = int(self.clock.now().timestamp())
+        payload = {
+            "type": "notification_event",
+            "app_id": "nw4demo",
+            "topic": "conversation.admin.closed",
+            "id": f"notif_{conversation_id}",
+            "created_at": closed,
+            "delivery_attempts": 1,
+            "data": {
+                "type": "notification_event_data",
+                "item": {
+                    "type": "conversation",
+                    "id": conversation_id,
+                    "created_at": closed - 3600,
+                    "updated_at": closed,
+                    "open": False,
+                    "state": "closed",
+                    "user": {
+                        "type": "user",
+                        "id": "u-77",
+                        "name": customer,
+                        "email": "noor@blueharbor.example",
+                    },
+                    "assignee": {
+                        "type": "admin",
+                        "id": "4410",
+                        "name": "Ben",
+                        "email": agent_email,
+                    },
+                    "conversation_message": {
+                        "type": "conversation_message",
+                        "id": "m1",
+                        "subject": "",
+                        "body": f"<p>{opening}</p>",
+                        "author": {"type": "user", "id": "u-77"},
+                    },
+                    "conversation_parts": {
+                        "type": "conversation_part.list",
+                        "total_count": 1,
+                        "conversation_parts": [
+                            {
+                                "type": "conversation_part",
+                                "id": "p9",
+                                "part_type": "close",
+                                "body": f"<p>{closing}</p>",
+                                "created_at": closed,
+                                "author": {"type": "admin", "id": "4410"},
+                            }
+                        ],
+                    },
+                    "tags": {"type": "tag.list", "tags": []},
+                    "links": {
+                        "conversation_web": f"https://app.intercom.io/a/apps/nw4demo/conversations/{conversation_id}"
+                    },
+                },
+            },
+        }
+        body = json.dumps(payload).encode()
+        signature = hmac.new(SECRETS["intercom"].encode(), body, hashlib.sha1).hexdigest()
+        reply = self.webhook(
+            "intercom",
+            body,
+            {"Content-Type": "application/json", "X-Hub-Signature": f"sha1={signature}"},
+        )
+        self.record.note(
+            self.clock.now(),
+            f"Intercom webhook: conversation {conversation_id} closed → {reply['status']}.",
+        )
+
+    def generic(self, **fields: Any) -> None:
+        from handlers.webhooks.generic import sign_generic
+
+        body = json.dumps(fields).encode()
+        reply = self.webhook(
+            "generic", body, sign_generic(SECRETS["generic"], body, self.clock.now())
+        )
+        self.record.note(
+            self.clock.now(),
+            f"Generic webhook: case {fields['case_id']} closed → {reply['status']}.",
+        )
+
+    # -- acting as people ------------------------------------------------------------------
+    def _latest_dm_with(self, user: str, subject_part: str) -> dict[str, Any]:
+        for message in reversed(self.sandbox.dm_messages(user)):
+            if subject_part in json.dumps(message.get("blocks") or []):
+                return message
+        raise LookupError(f"no DM to {user} mentions {subject_part!r}")
+
+    def _followup_in(self, message: dict[str, Any], subject_part: str) -> str:
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or []:
+                if element.get("action_id") == ids.ACTION_FOLLOWED_UP:
+                    followup_id = str(element["value"])
+                    if self._subject_of(followup_id).find(subject_part) >= 0:
+                        return followup_id
+        raise LookupError(f"no open follow-up about {subject_part!r} in that DM")
+
+    def _subject_of(self, followup_id: str) -> str:
+        from db.models import FollowUp
+
+        with self.deps.session_factory() as session:
+            row = session.get(FollowUp, int(followup_id))
+            return row.case.subject if row else ""
+
+    def click(self, user: str, subject_part: str, action_id: str, label: str) -> None:
+        message = self._latest_dm_with(user, subject_part)
+        followup_id = self._followup_in(message, subject_part)
+        self.record.act(self.clock.now(), user, f"clicks “{label}” on “{subject_part}”")
+        self.driver.block_action_from_message(
+            user, self.sandbox.im_channel(user), message["ts"], action_id, followup_id
+        )
+        self._settle()
+
+    def submit(self, user: str, callback_id: str, values: dict[str, Any], summary: str) -> None:
+        views = [
+            v
+            for v in self.sandbox.views(user, open_only=True)
+            if v.get("callback_id") == callback_id
+        ]
+        if not views:
+            raise LookupError(f"no {callback_id} modal open for {user}")
+        self.record.modal(self.clock.now(), user, views[-1])
+        self.record.act(self.clock.now(), user, f"submits: {summary}")
+        self.driver.submit_view(user, views[-1]["id"], values)
+        self._settle()
+
+    def click_in_channel(self, user: str, channel: str, action_id: str, label: str) -> None:
+        message = self.sandbox.messages(channel)[-1]
+        button = next(
+            e
+            for b in message.get("blocks") or []
+            for e in b.get("elements") or []
+            if e.get("action_id") == action_id
+        )
+        self.record.act(self.clock.now(), user, f"clicks “{label}” in #{CHANNELS[channel]}")
+        self.driver.block_action_from_message(
+            user, channel, message["ts"], action_id, button["value"]
+        )
+        self._settle()
+
+    def open_home(self, user: str) -> None:
+        self.record.act(self.clock.now(), user, "opens the Followup App Home tab")
+        self.driver.app_home_opened(user)
+        self._settle()
+        view = self.sandbox.home_view(user)
+        if view is not None:
+            self.record.home(self.clock.now(), user, view)
+
+    def command(self, user: str, text: str) -> None:
+        self.record.act(self.clock.now(), user, f"types /followup {text}")
+        self.driver.command(user, text)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Listeners finish their Slack calls after the ack: wait until the sandbox is quiet."""
+        seen, quiet_since = -1, time.monotonic()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            count = len(self.sandbox.calls) + len(self.sandbox.responses)
+            if count != seen:
+                seen, quiet_since = count, time.monotonic()
+            elif time.monotonic() - quiet_since > 0.15:
+                break
+            time.sleep(0.03)
+        self.capture()
+
+    def moment(self, name: str) -> None:
+        self.moments.append(name)
+        self.record.moment(self.clock.now(), name)
+
+
+def run_demo(
+    fast: bool = False, out_dir: Path | None = None, echo: Callable[[str], None] = print
+) -> tuple[Path, list[str]]:
+    """Run the demo; returns the record page's path and the moments it holds."""
+    from bot.demo.scenario import scenario, setup_people
+    from bot.runtime.start import build_deps, ensure_schema, start
+
+    work = Path(tempfile.mkdtemp(prefix="followup-demo-"))
+    out = out_dir or work
+    out.mkdir(parents=True, exist_ok=True)
+    clock = ManualClock(_utc("2026-10-07T09:00:00"))
+    running = None
+    try:
+        with SlackSandbox(bot_token="xoxb-demo") as sandbox:
+            for user_id, (name, email, tz) in PEOPLE.items():
+                sandbox.add_user(
+                    user_id, name=name.split()[0].lower(), real_name=name, email=email, tz=tz
+                )
+            for channel, name in CHANNELS.items():
+                sandbox.add_channel(channel, name)
+            env = {
+                "SLACK_BOT_TOKEN": "xoxb-demo",
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": sandbox.api_url,
+                "HOST": "127.0.0.1",
+                "PORT": "0",
+                "DATABASE_URL": f"sqlite:///{work / 'followup.db'}",
+                "FOLLOWUP_TIMEZONE": "Europe/London",
+                "ESCALATION_CHANNEL": "C0ESCALATE",
+                "DIGEST_CHANNEL": "C0DIGEST",
+                "TRIAGE_CHANNEL": "C0TRIAGE",
+                **{f"WEBHOOK_SECRET_{k.upper()}": v for k, v in SECRETS.items()},
+            }
+            deps = build_deps(Settings.from_env(env), clock)
+            ensure_schema(deps)
+            running = start(deps, with_scheduler=False)
+            url = f"http://127.0.0.1:{running.http.port}"
+            names = {uid: p[0] for uid, p in PEOPLE.items()} | CHANNELS
+            record = Record(names, sandbox)
+            demo = Demo(
+                sandbox,
+                SlackDriver(f"{url}/slack/events", SIGNING_SECRET, sandbox),
+                clock,
+                deps,
+                url,
+                record,
+            )
+            setup_people(demo)
+            demo.capture()
+            scenario(demo, fast)
+            page = record.write(out)
+            for line in record.transcript_lines():
+                echo(line)
+            running.stop()
+            running = None
+    finally:
+        if running is not None:
+            running.stop()
+        if out_dir is not None:
+            shutil.rmtree(work, ignore_errors=True)
+    echo(f"\nThe record, rendered roughly as Slack shows it: {page}")
+    return page, demo.moments

@@ -1,0 +1,1 @@
+"""The weekly team digest: content, blocks, chart, posting, `/followup digest`, the CLI export."""

@@ -1,0 +1,307 @@
+"""`followup digest` (post, preview, CSV export) and `followup teams` (digest day, time, channel).
+
+Kept out of bot/cli.py, which only adds these parsers and hands the parsed arguments here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import re
+import sys
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.digest.content import Week
+    from db.digest_export import ExportRow
+    from db.models import Team
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
+CSV_COLUMNS = (
+    "team",
+    "week",
+    "followup_id",
+    "case",
+    "subject",
+    "agent",
+    "role",
+    "touch",
+    "state",
+    "due_at",
+    "missed_at",
+    "outcome",
+    "recorded_at",
+    "on_time",
+    "held",
+    "missed",
+    "root_cause",
+    "customer_said",
+    "review_asked",
+    "review_given",
+    "referral_asked",
+    "referral_given",
+    "draft_flags",
+)
+
+
+def file_slug(name: str) -> str:
+    """A name safe in a file name: lowercase ASCII letters, digits and single hyphens, never
+    empty ("team" stands in), so `x/../../pwned` becomes `x-pwned` and never leaves its folder."""
+    ascii_only = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")
+    return slug[:80].rstrip("-") or "team"
+
+
+def chart_path(folder: Path, team_slug: str, week_label: str) -> Path:
+    """Where `--dry-run` writes a team's chart: always directly inside `folder`."""
+    name = f"followup-digest-{file_slug(team_slug)}-{file_slug(week_label).upper()}.png"
+    return folder / name
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `digest` and `teams` to the `followup` command line."""
+    digest = sub.add_parser(
+        "digest", help="post the weekly digest (or preview it, or export its cases as CSV)"
+    )
+    digest.add_argument("--team", help="the team's slug (default: every team with cases)")
+    digest.add_argument("--now", help="pretend it is this ISO 8601 instant")
+    digest.add_argument("--week", help="the ISO week, e.g. 2026-W47 (default: the last full week)")
+    digest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the digest and write its chart to a file instead of posting",
+    )
+    digest.add_argument(
+        "--format",
+        choices=("text", "csv"),
+        default="text",
+        help="csv: print one row per follow-up of the week to stdout (posts nothing)",
+    )
+    digest.add_argument(
+        "--chart-dir",
+        type=Path,
+        default=None,
+        help="where --dry-run writes the chart PNG (default: the current folder)",
+    )
+    digest.add_argument(
+        "--force",
+        action="store_true",
+        help="post a week whose digest failed or went stale (never one already posted)",
+    )
+    teams = sub.add_parser("teams", help="teams and their weekly digest settings")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
+    teams_sub.add_parser("list", help="every team with its time zone and digest settings")
+    setting = teams_sub.add_parser("set", help="change a team's digest day, time or channel")
+    setting.add_argument("slug", help="the team (created if new)")
+    setting.add_argument("--digest-day", choices=DAY_NAMES, help="default mon")
+    setting.add_argument("--digest-time", help="HH:MM in the team's time zone (default 09:00)")
+    setting.add_argument("--digest-channel", help="channel id (C…) or #name")
+    setting.add_argument("--timezone", help="IANA time zone, e.g. Europe/London")
+
+
+def needs_slack(args: argparse.Namespace) -> bool:
+    """Only posting talks to Slack; previews, exports and settings work offline."""
+    return args.command == "digest" and not args.dry_run and args.format == "text"
+
+
+def run(deps: Deps, args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if args.command == "teams":
+        return _teams(deps, args, out)
+    return _digest(deps, args, out)
+
+
+def _fail(message: str) -> int:
+    print(f"followup: {message}", file=sys.stderr)
+    return 2
+
+
+def _chosen_teams(deps: Deps, slug: str | None) -> list[Team] | str:
+    from db import digest as digest_store
+
+    with deps.session_factory() as session:
+        teams = digest_store.teams(session)
+        if slug is not None:
+            chosen = [t for t in teams if t.slug == slug.strip().lower()]
+            if not chosen:
+                known = ", ".join(t.slug for t in teams) or "none yet"
+                return f"--team: no team {slug!r} (known: {known})"
+            return chosen
+        return [t for t in teams if digest_store.team_has_cases(session, t.id)]
+
+
+def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.digest.content import Week, team_zone
+    from bot.digest.post import DigestReport, chart_png, post_week, preview
+
+    teams = _chosen_teams(deps, args.team)
+    if isinstance(teams, str):
+        return _fail(teams)
+    now = deps.clock.now()
+    weeks: dict[int, Week] = {}
+    for team in teams:
+        try:
+            weeks[team.id] = (
+                Week.parse(args.week, team_zone(team))
+                if args.week
+                else Week.containing(now, team_zone(team)).shifted(-1)
+            )
+        except ValueError as error:
+            return _fail(f"--week: {error}")
+    if args.format == "csv":
+        _export(deps, teams, weeks, now, out)
+        return 0
+    if args.dry_run:
+        folder = args.chart_dir or Path.cwd()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return _fail(f"--chart-dir: cannot create {str(folder)!r}: {error.strerror or error}")
+        for team in teams:
+            composed = preview(deps, team, weeks[team.id])
+            print(html.unescape(composed.text.as_text()), file=out)
+            content = composed.content
+            path = chart_path(folder, content.team_slug, content.week.label)
+            try:
+                path.write_bytes(chart_png(content))
+            except OSError as error:
+                return _fail(f"--chart-dir: cannot write {str(path)!r}: {error.strerror or error}")
+            print(f"chart: {path}", file=out)
+        return 0
+    report = DigestReport()
+    worst = 0
+    for team in teams:
+        week = weeks[team.id]
+        if week.end > now:
+            print(
+                f"{team.slug} {week.label}: the week has not ended yet; `--dry-run` previews it",
+                file=out,
+            )
+            worst = max(worst, 1)
+            continue
+        status = post_week(deps, team, week, report, force=args.force)
+        print(f"{team.slug} {week.label}: {status}", file=out)
+        if status not in ("posted", "reconciled", "already posted"):
+            worst = max(worst, 1)
+    if report.chart_failed:
+        print("the chart upload failed (the digest text was posted)", file=out)
+    return worst
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def _yes(flag: bool | None) -> str:
+    return "" if flag is None else ("yes" if flag else "no")
+
+
+def csv_record(team: str, week: str, row: ExportRow, now: datetime) -> list[str]:
+    on_time: bool | None = None
+    if row.recorded_at is not None:
+        on_time = row.missed_at is not None and row.recorded_at <= row.missed_at
+    held = {"resolved": True, "not_resolved": False}.get(row.result or "")
+    missed = (
+        row.missed_at is not None
+        and row.missed_at <= now
+        and row.state not in ("cancelled", "triage")
+        and (row.recorded_at is None or row.recorded_at > row.missed_at)
+    )
+    return [
+        team,
+        week,
+        str(row.followup_id),
+        _cell(row.reference),
+        _cell(row.subject),
+        _cell(row.agent),
+        row.role,
+        str(row.touch),
+        row.state,
+        _iso(row.due_at),
+        _iso(row.missed_at),
+        row.result or "",
+        _iso(row.recorded_at),
+        _yes(on_time),
+        _yes(held),
+        _yes(missed),
+        _cell(row.root_cause),
+        _cell(row.customer_said),
+        _yes(row.review_asked),
+        _yes(row.review_given),
+        _yes(row.referral_asked),
+        _yes(row.referral_given),
+        ";".join(row.draft_flags),
+    ]
+
+
+def _export(
+    deps: Deps, teams: list[Team], weeks: dict[int, Week], now: datetime, out: TextIO
+) -> None:
+    from db import digest_export
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    with deps.session_factory() as session:
+        for team in teams:
+            week = weeks[team.id]
+            for row in digest_export.export_rows(session, team.id, week.start, week.end):
+                writer.writerow(csv_record(team.slug, week.label, row, now))
+
+
+def _teams(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.intake.accept import team_defaults
+    from db import cases as store
+    from db import digest as digest_store
+
+    if args.teams_command == "list":
+        with deps.session_factory() as session:
+            for team in digest_store.teams(session):
+                channel = team.digest_channel or deps.settings.digest_channel or "(none)"
+                print(
+                    f"{team.slug}: {team.name}, {team.timezone}; digest {team.digest_day} "
+                    f"{team.digest_time} in {channel}",
+                    file=out,
+                )
+        return 0
+    if args.digest_time is not None and not _TIME.match(args.digest_time):
+        return _fail(f"--digest-time: expected HH:MM like 09:00, got {args.digest_time!r}")
+    if args.digest_channel is not None and not _CHANNEL.match(args.digest_channel):
+        return _fail(
+            f"--digest-channel: expected a channel id like C0123ABCD or #name, "
+            f"got {args.digest_channel!r}"
+        )
+    if args.timezone is not None:
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return _fail(f"--timezone: expected an IANA time zone, got {args.timezone!r}")
+    with deps.session_factory.begin() as session:
+        team = store.team_for(session, args.slug, team_defaults(deps), deps.clock.now())
+        if args.digest_day is not None:
+            team.digest_day = args.digest_day
+        if args.digest_time is not None:
+            team.digest_time = args.digest_time
+        if args.digest_channel is not None:
+            team.digest_channel = args.digest_channel
+        if args.timezone is not None:
+            team.timezone = args.timezone
+        line = (
+            f"{team.slug}: digest {team.digest_day} {team.digest_time} ({team.timezone}) in "
+            f"{team.digest_channel or deps.settings.digest_channel or '(no channel)'}"
+        )
+    print(line, file=out)
+    return 0

@@ -1,0 +1,1 @@
+"""Due follow-ups out as DMs, exactly once: claims, the careful path, delivery, overdue passes."""

@@ -1,0 +1,163 @@
+"""Closed cases in: one unit of work per delivery, idempotent, nothing written on rejection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.cases import ClosedCase, Kind
+from bot.deps import Deps
+from db import cases as store
+from db.models import Case, FollowUp
+
+log = logging.getLogger("followup.intake")
+
+
+@dataclass
+class Accepted:
+    """What one closed-case record did to the store."""
+
+    change: store.Change
+    case: Case | None
+    planned: list[FollowUp] = field(default_factory=list)
+    cancelled: list[FollowUp] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        return self.change in (store.Change.NEW, store.Change.NEW_CYCLE, store.Change.REOPENED)
+
+
+COMPLAINT_TAGS = frozenset({"complaint"})
+B2B_TAGS = frozenset({"b2b", "key_account", "key-account", "enterprise"})
+SENIOR_TAGS = frozenset({"senior", "senior_involved", "senior-involved", "escalated"})
+
+
+def tag_conventions(closed: ClosedCase) -> ClosedCase:
+    """Helpdesks have no field for complaint, B2B or senior involvement; teams tag them.
+
+    A vendor case tagged `complaint` is a complaint, `b2b`/`key_account`/`enterprise` is B2B,
+    and `senior`/`senior_involved`/`escalated` means senior involvement. The generic webhook
+    has real fields for all three and is left as sent.
+    """
+    if closed.source == "generic" or not closed.tags:
+        return closed
+    tags = {t.strip().lower() for t in closed.tags}
+    changes: dict[str, object] = {}
+    if tags & COMPLAINT_TAGS and closed.kind is not Kind.COMPLAINT:
+        changes["kind"] = Kind.COMPLAINT
+    if tags & B2B_TAGS and not closed.b2b:
+        changes["b2b"] = True
+    if tags & SENIOR_TAGS and not closed.senior_involved:
+        changes["senior_involved"] = True
+    return closed.replace(**changes) if changes else closed
+
+
+def team_defaults(deps: Deps) -> dict[str, Any]:
+    """A new team's settings, from the policy's defaults and the environment."""
+    from bot.planning.plan import team_calendar_fields
+
+    return {
+        **team_calendar_fields(deps.policy.calendar),
+        "digest_channel": deps.settings.digest_channel,
+        "escalation_channel": deps.settings.escalation_channel,
+    }
+
+
+def accept_case(
+    session: Session, deps: Deps, closed: ClosedCase, *, actor: str, surface: str
+) -> Accepted:
+    """Store `closed` and plan its follow-ups (or cancel them on a reopen); caller commits."""
+    from bot.planning.plan import plan_case
+
+    now = deps.clock.now()
+    team = store.team_for(session, closed.team, team_defaults(deps), now)
+    upserted = store.upsert_case(session, closed, team, now)
+    result = Accepted(upserted.change, upserted.case, cancelled=upserted.cancelled)
+    case = upserted.case
+    if case is None:
+        return result
+    if upserted.change in (store.Change.NEW, store.Change.NEW_CYCLE):
+        if closed.owner_slack_id:
+            case.owner_id = store.agent_by_slack_id(session, closed.owner_slack_id, now, team.id).id
+        result.planned = plan_case(session, deps, case)
+    if result.is_new or result.cancelled:
+        store.audit(
+            session,
+            at=now,
+            actor=actor,
+            surface=surface,
+            entity="case",
+            entity_id=case.id,
+            action=f"case_{upserted.change.value}",
+            detail={
+                "cycle": case.cycle,
+                "planned": len(result.planned),
+                "cancelled": len(result.cancelled),
+            },
+        )
+    return result
+
+
+def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`POST /webhooks/<source>`: verify, parse, store; (HTTP status, JSON reply)."""
+    from handlers.webhooks import (
+        ADAPTERS,
+        WebhookConfig,
+        WebhookRejected,
+        WebhookRequest,
+        handle,
+    )
+
+    settings = deps.settings
+    source = request["source"]
+    if source not in ADAPTERS:
+        return 404, {"error": f"unknown webhook source {source!r}"}
+    now = deps.clock.now()
+    base = (settings.public_url or "").rstrip("/")
+    query_string = request.get("query_string") or ""
+    url = f"{base}{request['path']}" + (f"?{query_string}" if query_string else "")
+    webhook = WebhookRequest(
+        source=source,
+        method=request["method"],
+        url=url,
+        path=request["path"],
+        query=request["query"],
+        headers=request["headers"],
+        body=request["body"],
+        received_at=now,
+    )
+    config = WebhookConfig(
+        secret=settings.webhook_secrets.get(source),
+        insecure=source in settings.webhook_insecure,
+    )
+    try:
+        parsed = handle(webhook, config)
+    except WebhookRejected as rejected:
+        return rejected.status, {"error": rejected.message}
+    if parsed.challenge is not None:
+        # Front's save-time handshake: it keeps the webhook only if the value comes back.
+        return 200, {"challenge": parsed.challenge}
+    if not parsed.cases:
+        return 200, {"status": "ignored", "reason": "; ".join(parsed.ignored) or "no case"}
+    from bot.intake.batch import Delivery
+
+    cases = [tag_conventions(closed) for closed in parsed.cases]
+    written = deps.intake.write(deps, Delivery(source, cases, parsed.delivery_id))
+    if written.duplicate_delivery:
+        return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
+    _after_commit(deps, written.cancelled_ids)
+    ids = [c.external_id for c in parsed.cases]
+    if written.is_new:
+        return 202, {"status": "accepted", "case_id": ids[0], "case_ids": ids}
+    return 200, {"status": "duplicate", "case_id": ids[0], "case_ids": ids}
+
+
+def _after_commit(deps: Deps, cancelled_ids: list[int]) -> None:
+    """DMs already sent for cancelled follow-ups are updated so no stale buttons remain."""
+    from bot.nudge.items import refresh_messages
+
+    if cancelled_ids:
+        refresh_messages(deps, cancelled_ids)

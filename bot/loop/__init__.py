@@ -1,0 +1,3 @@
+"""Closing the loop: recording an outcome, escalation, snooze, the outcome modals, an agent's
+queue.
+"""

@@ -1,0 +1,260 @@
+"""Pure Block Kit builders for recording outcomes: the modals and the escalation post."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    DatePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot import ids
+from bot.slack.text import escaped_short
+
+# Block and action ids inside the modals (one place; the submission parser reads the same).
+B_RESULT, A_RESULT = "outcome_result", "result"
+B_SAID, A_SAID = "outcome_said", "said"
+B_CAUSE, A_CAUSE = "outcome_cause", "cause"
+B_ASKS, A_ASKS = "outcome_asks", "asks"
+B_REASON, A_REASON = "skip_reason", "reason"
+B_WHEN, A_WHEN = "snooze_when", "when"
+B_DATE, A_DATE = "snooze_date", "date"
+
+RESULTS: dict[str, str] = {
+    "resolved": "Customer confirmed it's resolved",
+    "not_resolved": "Still not right",
+    "no_reply": "No reply yet",
+    "unreachable": "Could not reach them",
+}
+ASKS: dict[str, str] = {
+    "review_asked": "Asked for an honest public review",
+    "review_given": "They left a review",
+    "referral_asked": "Asked for an introduction or referral",
+    "referral_given": "They made an introduction",
+}
+SNOOZES: dict[str, str] = {
+    "later_today": "Later today (in 3 working hours)",
+    "next_morning": "Next working morning",
+    "next_day": "Next working day",
+    "three_days": "In 3 days",
+    "pick_date": "On a date I pick below",
+}
+SAID_LIMIT = 500
+REASON_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class ModalCase:
+    """What a modal shows of the case (raw text; escaped here)."""
+
+    followup_id: int
+    reference: str
+    subject: str
+    customer: str | None
+    review_eligible: bool
+    referral_eligible: bool
+
+
+def metadata(followup_id: int, channel: str | None, ts: str | None, surface: str) -> str:
+    """private_metadata: which follow-up, and which message to refresh afterwards (ids only)."""
+    return json.dumps({"f": followup_id, "c": channel, "t": ts, "s": surface})
+
+
+def read_metadata(raw: str) -> dict[str, Any]:
+    value = json.loads(raw or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+def _case_section(case: ModalCase) -> SectionBlock:
+    who = f" · {escaped_short(case.customer, 100)}" if case.customer else ""
+    return SectionBlock(
+        text=MarkdownTextObject(
+            text=f"*{escaped_short(case.subject, 300)}*\n{escaped_short(case.reference, 100)}{who}"
+        )
+    )
+
+
+def outcome_modal(case: ModalCase, root_causes: list[str], private_metadata: str) -> View:
+    """ "Followed up": how it went, what the customer said, why it happened, the asks."""
+    blocks: list[Block] = [
+        _case_section(case),
+        InputBlock(
+            block_id=B_RESULT,
+            label="How did it go?",
+            element=RadioButtonsElement(
+                action_id=A_RESULT,
+                options=[Option(value=k, text=v) for k, v in RESULTS.items()],
+            ),
+        ),
+        InputBlock(
+            block_id=B_SAID,
+            label="What the customer said",
+            optional=True,
+            hint="A sentence or two in their words: it feeds the weekly digest.",
+            element=PlainTextInputElement(action_id=A_SAID, multiline=True, max_length=SAID_LIMIT),
+        ),
+    ]
+    if root_causes:
+        blocks.append(
+            InputBlock(
+                block_id=B_CAUSE,
+                label="Root cause",
+                optional=True,
+                element=StaticSelectElement(
+                    action_id=A_CAUSE,
+                    placeholder="Why did this case happen?",
+                    options=[Option(value=c[:75], text=c[:75]) for c in root_causes[:100]],
+                ),
+            )
+        )
+    asks = [
+        k
+        for k in ASKS
+        if (k.startswith("review") and case.review_eligible)
+        or (k.startswith("referral") and case.referral_eligible)
+    ]
+    if asks:
+        blocks.append(
+            InputBlock(
+                block_id=B_ASKS,
+                label="Reviews and referrals",
+                optional=True,
+                hint="A referral is only for a customer who confirmed it's resolved.",
+                element=CheckboxesElement(
+                    action_id=A_ASKS, options=[Option(value=k, text=ASKS[k]) for k in asks]
+                ),
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=ids.VIEW_OUTCOME,
+        title="Record the follow-up",
+        submit="Save",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=blocks,
+    )
+
+
+def skip_modal(case: ModalCase, private_metadata: str) -> View:
+    """ "Skip": a reason is required, so the digest can tell skipped from forgotten."""
+    return View(
+        type="modal",
+        callback_id=ids.VIEW_SKIP,
+        title="Skip this follow-up",
+        submit="Skip",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=[
+            _case_section(case),
+            InputBlock(
+                block_id=B_REASON,
+                label="Why skip it?",
+                element=PlainTextInputElement(
+                    action_id=A_REASON, multiline=True, min_length=3, max_length=REASON_LIMIT
+                ),
+            ),
+        ],
+    )
+
+
+def snooze_modal(case: ModalCase, private_metadata: str, today: date) -> View:
+    """ "Snooze": every option lands inside the agent's working hours."""
+    return View(
+        type="modal",
+        callback_id=ids.VIEW_SNOOZE,
+        title="Snooze",
+        submit="Snooze",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=[
+            _case_section(case),
+            InputBlock(
+                block_id=B_WHEN,
+                label="Remind me",
+                element=RadioButtonsElement(
+                    action_id=A_WHEN,
+                    options=[Option(value=k, text=v) for k, v in SNOOZES.items()],
+                    initial_option=Option(value="next_morning", text=SNOOZES["next_morning"]),
+                ),
+            ),
+            InputBlock(
+                block_id=B_DATE,
+                label="Date",
+                optional=True,
+                element=DatePickerElement(action_id=A_DATE, initial_date=today.isoformat()),
+            ),
+        ],
+    )
+
+
+def escalation_blocks(
+    *,
+    followup_id: int,
+    reference: str,
+    subject: str,
+    customer: str | None,
+    customer_said: str | None,
+    agent_id: str,
+    lead_id: str | None,
+    permalink: str | None,
+    handled_by: str | None = None,
+) -> list[Block]:
+    """The post in the escalation channel: the case, the customer's words, who to ping."""
+    lead = f"<@{lead_id}> " if lead_id else ""
+    who = f" ({escaped_short(customer, 100)})" if customer else ""
+    said = escaped_short(customer_said, 1500) if customer_said else "_nothing recorded_"
+    link = f" · <{permalink}|the follow-up DM>" if permalink else ""
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=f"esc-{followup_id}",
+            text=MarkdownTextObject(
+                text=f":rotating_light: {lead}a resolution did not hold.\n"
+                f"*{escaped_short(subject, 300)}*{who}\n"
+                f"{escaped_short(reference, 100)} · followed up by <@{agent_id}>{link}"
+            ),
+        ),
+        SectionBlock(text=MarkdownTextObject(text=f"*What the customer said*\n>{said}")),
+    ]
+    if handled_by:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f":white_check_mark: Handled by <@{handled_by}>; "
+                        "a fresh check-in is planned."
+                    )
+                ]
+            )
+        )
+    else:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"esc-actions-{followup_id}",
+                elements=[
+                    ButtonElement(
+                        text="Handled",
+                        action_id=ids.ACTION_ESCALATION_HANDLED,
+                        value=str(followup_id),
+                        style="primary",
+                    ),
+                ],
+            )
+        )
+    return blocks

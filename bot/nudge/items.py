@@ -1,0 +1,263 @@
+"""From stored follow-ups to the DM an agent sees: drafts rendered, blocks built, kept current."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.deps import Deps
+from bot.nudge.blocks import Message, NudgeItem, nudge_message, resolved_message
+from bot.render.drafts import Draft, DraftContext
+from bot.slack.block_dicts import as_dict
+from db import followups as followup_store
+from db import nudge_rows
+from db.models import Agent, Outcome
+from db.nudge_rows import NudgeRow
+from db.outcomes import customers_invited_to_review_since, first_confirmed_touches
+
+log = logging.getLogger("followup.nudges")
+
+FINISHED_TEXT = {
+    "cancelled": "The case was reopened in the helpdesk, so this follow-up was cancelled.",
+    "done": "Loop closed: the customer confirmed it's resolved.",
+    "skipped": "Skipped.",
+    "escalated": "Escalated: the resolution did not hold.",
+    "escalation_handled": "Escalated, and handled by a lead; a fresh check-in is planned.",
+    "no_reply": "No reply yet: one more gentle follow-up is planned.",
+    "no_response": "Closed as no response after one more gentle try.",
+    "failed": "Could not be delivered.",
+}
+
+
+@dataclass(frozen=True)
+class BuiltNudge:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What drafting a batch of follow-ups needs beyond their rows, fetched once per batch."""
+
+    confirmed: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    """(case, cycle) → the first touch at which the customer confirmed a good outcome."""
+    names: Mapping[int, str] = field(default_factory=dict)
+    """Agent id → name, for the agents touches were handed from."""
+
+    @classmethod
+    def of(cls, session: Session, rows: Sequence[NudgeRow]) -> Lookups:
+        referral = {f.case_id for f in rows if f.referral_eligible}
+        handed = {f.handed_from_id for f in rows if f.handed_from_id is not None}
+        names: dict[int, str] = {}
+        if handed:
+            for agent in session.scalars(select(Agent).where(Agent.id.in_(handed))):
+                names[agent.id] = agent.display_name or agent.slack_user_id
+        return cls(first_confirmed_touches(session, referral), names)
+
+    def confirmed_earlier(self, row: NudgeRow) -> bool:
+        first = self.confirmed.get((row.case_id, row.cycle))
+        return first is not None and first < row.touch
+
+
+def draft_context(row: NudgeRow, lookups: Lookups) -> DraftContext:
+    """What the draft template sees for one follow-up."""
+    # The draft is signed by the person who sends it; their Slack name until we know better.
+    agent_name = row.assignee_name or "the team"
+    handled_by = None
+    if row.owner_id is not None and row.assignee_id is not None and row.owner_id != row.assignee_id:
+        handled_by = row.owner_name
+    return DraftContext(
+        subject=row.subject,
+        resolution=row.resolution,
+        customer_name=row.customer_name,
+        company=row.company,
+        case_channel=row.case_channel,
+        closed_at=row.closed_at,
+        case_reference=row.reference,
+        case_url=row.case_url,
+        touch_number=row.touch,
+        template=row.template,
+        channel=row.channel,
+        why_now=row.why,
+        agent_name=agent_name,
+        review_invite=row.review_offered,
+        referral_ask=row.referral_eligible and lookups.confirmed_earlier(row),
+        handled_by=handled_by,
+        team_name=row.team_name,
+    )
+
+
+def nudge_item(
+    deps: Deps,
+    row: NudgeRow,
+    now: datetime,
+    lookups: Lookups,
+    *,
+    listed_only: bool = False,
+) -> NudgeItem:
+    """One follow-up as a message shows it. `listed_only`: it appears as a line in the list
+    of the rest (subject and state), so its draft is not rendered."""
+    draft = (
+        Draft(channel=row.channel, template=row.template, source="", subject=None, body="")
+        if listed_only
+        else deps.renderer.render_draft(draft_context(row, lookups))
+    )
+    state = row.state
+    if state == "planned" and row.snoozed_until and row.snoozed_until > now:
+        state = "snoozed"
+    elif state in ("claimed", "sent", "planned"):
+        state = "overdue" if row.missed_at and now >= row.missed_at else "due"
+    handed_from = lookups.names.get(row.handed_from_id) if row.handed_from_id else None
+    return NudgeItem(
+        follow_up_id=row.id,
+        source=row.source,
+        external_id=row.external_id,
+        subject=row.subject,
+        customer_name=row.customer_name,
+        company=row.company,
+        channel=row.case_channel,
+        closed_at=row.closed_at,
+        case_url=row.case_url,
+        why_now=row.why,
+        draft=draft,
+        state=state,
+        due_at=row.due_at,
+        assignee=row.assignee_display,
+        handed_from=handed_from,
+        priority=row.priority,
+    )
+
+
+def queue_items(
+    deps: Deps, rows: Sequence[NudgeRow], now: datetime, lookups: Lookups
+) -> list[NudgeItem]:
+    """Items for a queue (/followup due, App Home): drafts only for those shown in full.
+
+    The message shows the first `batch_cap` (highest priority, then oldest) with their
+    drafts and lists the rest by subject; rendering two hundred drafts to show five made
+    `/followup due` cost ~35 ms of CPU per request under load (bench_slack).
+    """
+    ordered = sorted(rows, key=lambda f: (-f.priority, f.due_at, f.closed_at, str(f.id)))
+    cap = deps.policy.batch_cap
+    return [nudge_item(deps, f, now, lookups, listed_only=i >= cap) for i, f in enumerate(ordered)]
+
+
+def decide_review_invites(
+    deps: Deps, session: Session, rows: Sequence[NudgeRow], now: datetime
+) -> list[bool]:
+    """For each follow-up about to go out: does its draft carry a neutral public review
+    invitation? Where the policy makes the case eligible, one customer is invited at most once
+    per configured period (one batch included). It never depends on how the case went: asking
+    only the customers expected to be happy is review gating, which platforms forbid."""
+    since = now - timedelta(days=deps.policy.review_once_per_days)
+    emails = {f.customer_email for f in rows if f.review_eligible and f.customer_email}
+    invited = customers_invited_to_review_since(session, emails, since, [f.id for f in rows])
+    decisions: list[bool] = []
+    for row in rows:
+        offer = row.review_eligible and (
+            not row.customer_email or row.customer_email not in invited
+        )
+        if offer and row.customer_email:
+            invited.add(row.customer_email)
+        decisions.append(offer)
+    return decisions
+
+
+def prepare_items(
+    deps: Deps, session: Session, rows: Sequence[NudgeRow], now: datetime
+) -> list[NudgeItem]:
+    """The items of the DMs about to go out for these follow-ups (any number of agents): decides
+    each review invitation and records it with each draft's specificity flags, in one statement.
+    """
+    lookups = Lookups.of(session, rows)
+    items: list[NudgeItem] = []
+    changes: list[dict[str, Any]] = []
+    for row, offer in zip(rows, decide_review_invites(deps, session, rows, now), strict=True):
+        row.review_offered = offer
+        item = nudge_item(deps, row, now, lookups)
+        changes.append({"b_id": row.id, "b_offered": offer, "b_flags": list(item.draft.flags)})
+        items.append(item)
+    followup_store.record_drafts(session, changes)
+    return items
+
+
+def nudge_dicts(items: Sequence[NudgeItem], now: datetime, cap: int) -> BuiltNudge:
+    """One agent's DM from its items, as `chat.postMessage` takes it."""
+    return _as_dicts(nudge_message(items, now, cap=cap))
+
+
+def _as_dicts(message: Message) -> BuiltNudge:
+    return BuiltNudge(message.text, [as_dict(block) for block in message.blocks])
+
+
+def refresh_messages(deps: Deps, followup_ids: list[int]) -> None:
+    """Update the DMs showing these follow-ups in place (chat.update), so no stale buttons stay."""
+    now = deps.clock.now()
+    with deps.session_factory() as session:
+        rows = nudge_rows.by_ids(session, followup_ids)
+        messages = {(f.slack_channel, f.slack_ts) for f in rows if f.slack_ts and f.slack_channel}
+        built = {
+            (channel, ts): _current_message(
+                deps, session, nudge_rows.of_message(session, channel, ts), now
+            )
+            for channel, ts in messages
+            if channel is not None and ts is not None
+        }
+    # Slack is called after the transaction: on SQLite it holds the one writer's lock, and a
+    # rate-limited chat.update may wait seconds.
+    for (channel, ts), message in built.items():
+        _update(deps, channel, ts, message)
+
+
+def _update(deps: Deps, channel: str, ts: str, message: BuiltNudge) -> None:
+    try:
+        deps.client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    except SlackApiError as error:
+        log.warning("could not update DM %s/%s: %s", channel, ts, error.response.get("error"))
+
+
+def _current_message(
+    deps: Deps, session: Session, shown: list[NudgeRow], now: datetime
+) -> BuiltNudge:
+    lookups = Lookups.of(session, shown)
+    open_rows = [f for f in shown if f.state not in FINISHED_TEXT]
+    if len(shown) > 1 and open_rows:
+        items = [nudge_item(deps, f, now, lookups) for f in open_rows]
+        return nudge_dicts(items, now, deps.policy.batch_cap)
+    item = nudge_item(deps, shown[0], now, lookups)
+    return _as_dicts(resolved_message(item, outcome_text(session, shown[0], now), now))
+
+
+def outcome_text(session: Session, row: NudgeRow, now: datetime) -> str:
+    """What the updated DM says was recorded (raw text: the builder escapes it)."""
+    if row.state == "planned" and row.snoozed_until and row.snoozed_until > now:
+        return "Snoozed: I'll bring it back at the time you picked."
+    text = FINISHED_TEXT.get(row.state, "")
+    outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == row.id))
+    if outcome is None:
+        return text
+    recorder = session.scalar(select(Agent).where(Agent.slack_user_id == outcome.recorded_by))
+    name = (recorder.display_name if recorder else None) or outcome.recorded_by
+    who = f" Recorded by {name}."
+    if outcome.skip_reason:
+        return f"Skipped: {outcome.skip_reason}.{who}"
+    said = f" They said: “{outcome.customer_said}”" if outcome.customer_said else ""
+    return f"{text}{said}{who}"
+
+
+def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> None:
+    """Update one particular message (e.g. an earlier DM clicked after a snooze) in place."""
+    now = deps.clock.now()
+    with deps.session_factory() as session:
+        rows = nudge_rows.by_ids(session, [followup_id])
+        if not rows:
+            return
+        message = _current_message(deps, session, rows, now)
+    _update(deps, channel, ts, message)

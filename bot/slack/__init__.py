@@ -1,0 +1,1 @@
+"""Talking to Slack: the paced Web API client, text escaping, Block Kit helpers."""
