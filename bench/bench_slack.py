@@ -62,7 +62,6 @@ from _wrk import WrkResult, load_average, lua_string, profiled, require_wrk, run
 
 from bot import ids
 from bot.config import Settings
-from bot.intake.accept import receive_webhook
 from bot.loop.queue import due_reply
 from bot.runtime.server import HttpServer
 from bot.runtime.start import build_deps, ensure_schema, start
@@ -72,6 +71,7 @@ from bot.sandbox.payloads import sign
 from db import migrate
 from db.models import Agent, FollowUp
 from handlers.webhooks.generic import sign_generic
+from handlers.webhooks.receive import receive_webhook
 
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-bench"

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.clock import ManualClock, parse_instant
 from bot.config import Settings, SettingsError
 from bot.digest.cli import add_parsers as add_digest_parsers
 from bot.digest.cli import needs_slack as digest_needs_slack
+from db.engine import DATABASE_DOWN
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     templates_sub.add_parser("check", help="render every template with sample cases")
 
     backfill = sub.add_parser("import", help="backfill closed cases from a CSV file")
-    backfill.add_argument("file", type=Path, help="CSV with a header row (see the README)")
+    backfill.add_argument(
+        "file", type=Path, help="CSV with a header row (columns: docs/helpdesks.md)"
+    )
     backfill.add_argument(
         "--source",
         default="generic",
@@ -114,7 +116,7 @@ def _database_failed(error: Exception) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from bot.demo.run import run_demo
+        from bot.demo.scenario import run_demo
 
         run_demo(fast=args.fast, out_dir=args.out)
         return 0
@@ -140,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             migrate.upgrade(settings.database_url)
-        except (OperationalError, DBAPIError) as error:
+        except DATABASE_DOWN as error:
             return _database_failed(error)
         print(f"database at {migrate.current_head()}")
         return 0
@@ -185,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_digest_cli(deps, args)
     except (StartupError, PolicyError) as error:
         return _fail(str(error))
-    except (OperationalError, DBAPIError) as error:
+    except DATABASE_DOWN as error:
         return _database_failed(error)
     return _fail(f"unknown command {args.command}")
 
@@ -230,7 +232,8 @@ def _agents(deps: Deps, args: argparse.Namespace) -> int:
 
 
 def _policy_check(settings: Settings) -> int:
-    from bot.rules.policy import PolicyError, load_policy
+    from bot.rules.policy import PolicyError
+    from bot.rules.policy_file import load_policy
 
     try:
         policy = load_policy(settings.policy_path)

@@ -11,10 +11,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from bot.cases import SOURCES
+from db.engine import url_parses
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///followup.db"
@@ -211,12 +209,8 @@ def _database_url(env: Mapping[str, str]) -> str:
     if raw.startswith("postgres://") or raw.startswith("postgresql://"):
         # SQLAlchemy would pick psycopg2, which we do not ship; psycopg 3 is the driver.
         raw = "postgresql+psycopg://" + raw.split("://", 1)[1]
-    malformed = not raw.startswith(("sqlite://", "postgresql+psycopg://"))
-    if not malformed:
-        try:  # as SQLAlchemy will read it (its own error would show the password)
-            make_url(raw)
-        except (ArgumentError, ValueError):
-            malformed = True
+    # As SQLAlchemy will read it (its own error would show the password).
+    malformed = not raw.startswith(("sqlite://", "postgresql+psycopg://")) or not url_parses(raw)
     if malformed:
         raise SettingsError(
             "DATABASE_URL is malformed: expected sqlite:///path/to/file.db or "

@@ -32,6 +32,26 @@ VIEW_SNOOZE: Final = "snooze_modal"
 VIEW_LOG_CASE: Final = "log_case_modal"
 VIEW_DIGEST_DRILLDOWN: Final = "digest_drilldown_modal"
 
+# Inputs of the outcome, skip and snooze modals: the block id (the errors map is keyed by it)
+# and the action id of the one element in that block.
+OUTCOME_RESULT: Final = "outcome_result"
+OUTCOME_RESULT_INPUT: Final = "result"
+OUTCOME_SAID: Final = "outcome_said"
+OUTCOME_SAID_INPUT: Final = "said"
+OUTCOME_CAUSE: Final = "outcome_cause"
+OUTCOME_CAUSE_INPUT: Final = "cause"
+OUTCOME_ASKS: Final = "outcome_asks"
+OUTCOME_ASKS_INPUT: Final = "asks"
+SKIP_REASON: Final = "skip_reason"
+SKIP_REASON_INPUT: Final = "reason"
+SNOOZE_WHEN: Final = "snooze_when"
+SNOOZE_WHEN_INPUT: Final = "when"
+SNOOZE_DATE: Final = "snooze_date"
+SNOOZE_DATE_INPUT: Final = "date"
+
+# The triage post's user picker: its block id is this prefix and the follow-up id.
+TRIAGE_ASSIGN_BLOCK_PREFIX: Final = "triage-assign-"
+
 # Inputs of the log-a-case modal: block ids (the errors map is keyed by them); the element in
 # each block has the action id LOG_INPUT.
 LOG_INPUT: Final = "value"

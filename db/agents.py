@@ -108,3 +108,55 @@ def with_teams(session: Session, ids: Iterable[int]) -> dict[int, Agent]:
         select(Agent).options(joinedload(Agent.team)).where(Agent.id.in_(wanted))
     )
     return {agent.id: agent for agent in found}
+
+
+def by_ids(session: Session, ids: Iterable[int]) -> list[Agent]:
+    """These agents by id (no particular order)."""
+    return list(session.scalars(select(Agent).where(Agent.id.in_(ids))))
+
+
+def by_slack_ids(session: Session, slack_user_ids: Iterable[str]) -> list[Agent]:
+    """The known agents with these Slack user ids (none created)."""
+    return list(session.scalars(select(Agent).where(Agent.slack_user_id.in_(slack_user_ids))))
+
+
+def by_emails(session: Session, emails: Iterable[str]) -> list[Agent]:
+    """The agents with these emails (compared as given: the caller lowercases)."""
+    return list(session.scalars(select(Agent).where(Agent.email.in_(emails))))
+
+
+def linked(
+    session: Session, source: str, external_agent_ids: Iterable[str]
+) -> list[tuple[str, Agent]]:
+    """(helpdesk agent id, agent) for each of these ids of `source` linked to an agent."""
+    rows = session.execute(
+        select(AgentLink.external_agent_id, Agent)
+        .join(Agent, AgentLink.agent_id == Agent.id)
+        .where(AgentLink.source == source, AgentLink.external_agent_id.in_(external_agent_ids))
+    )
+    return [(external, agent) for external, agent in rows]
+
+
+def leads(session: Session) -> list[Agent]:
+    """Every agent who is a lead, of any team."""
+    return list(session.scalars(select(Agent).where(Agent.is_lead.is_(True))))
+
+
+def first_lead(session: Session, team_id: int) -> Agent | None:
+    """The team's lead with the lowest id, if it has any."""
+    return session.scalar(
+        select(Agent)
+        .where(Agent.team_id == team_id, Agent.is_lead.is_(True))
+        .order_by(Agent.id)
+        .limit(1)
+    )
+
+
+def timezone_of(session: Session, slack_user_id: str) -> str | None:
+    """The time zone of the agent with this Slack user id; None when unknown or not set."""
+    return session.scalar(select(Agent.timezone).where(Agent.slack_user_id == slack_user_id))
+
+
+def everyone(session: Session) -> list[Agent]:
+    """Every agent the bot knows."""
+    return list(session.scalars(select(Agent)))

@@ -225,8 +225,8 @@ _AS_INTEGER = {False: 0, True: 1, None: None}
 
 def _sqlite_booleans(values: Sequence[bool | None]) -> list[int | None]:
     # Stored as 1 and 0 either way, but the driver binds an exact int directly and sends a
-    # bool (or a None, which cannot be helped) through its adapter lookup first: together
-    # they were a quarter of the driver's work in a backfill (callgrind).
+    # bool (or a None, which cannot be helped) through its adapter lookup first, a large share
+    # of the driver's work in a backfill (docs/performance.md).
     return list(map(_AS_INTEGER.__getitem__, values))
 
 

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
@@ -21,6 +23,11 @@ digest over a million rows, takes under a second)."""
 READ_ONLY = {"sqlite_begin": "DEFERRED"}
 """Execution options of a connection that only reads: on SQLite it begins DEFERRED, so it does
 not queue for the single writer's lock (WAL lets readers run beside a writer)."""
+DATABASE_DOWN = (OperationalError, DBAPIError)
+"""Errors meaning the database is unreachable or failing: the caller may retry later."""
+VALUE_REFUSED = DataError
+"""The database refused a value (too long, not text): a retry would be refused again. A kind
+of DBAPIError, so catch it before DATABASE_DOWN."""
 
 
 def make_engine(url: str, *, bounded: bool = True, **kwargs: Any) -> Engine:
@@ -91,3 +98,23 @@ class _Sessions(sessionmaker[Session]):
 def make_session_factory(engine: Engine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit (the caller owns the transaction)."""
     return _Sessions(engine)
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query (a read: it never queues for SQLite's
+    writer lock)."""
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**READ_ONLY).execute(text("SELECT 1"))
+        return True
+    except DATABASE_DOWN:
+        return False
+
+
+def url_parses(url: str) -> bool:
+    """True when SQLAlchemy can read `url` (no error text: it would show the password)."""
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True

@@ -56,8 +56,7 @@ def claim_due(
 
     The assignees come from the oldest due rows (an index range read in due order, stopping
     early), their rows through the assignee index: a claim costs the same whatever the
-    backlog. (Grouping every due row by assignee made each claim read the whole backlog:
-    20 ms a claim with 10,000 due, so a pass grew with the square of the backlog.)
+    backlog, never reading all of it (docs/performance.md).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     connection = session.connection()
@@ -285,3 +284,11 @@ def set_assignee(
         .values(assignee_id=agent.id, handed_from_id=handed_from.id if handed_from else None)
         .execution_options(synchronize_session=False)
     )
+
+
+def next_touch(session: Session, case_id: int, cycle: int) -> int:
+    """The touch number after the highest planned so far in this case's cycle."""
+    highest = session.scalar(
+        select(func.max(FollowUp.touch)).where(FollowUp.case_id == case_id, FollowUp.cycle == cycle)
+    )
+    return int(highest or 0) + 1

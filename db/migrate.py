@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 
 def alembic_config(database_url: str) -> Config:
@@ -31,3 +31,12 @@ def current_head() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (its alembic_version row), or None for an empty one."""
+    with engine.connect() as connection:
+        if "alembic_version" not in set(inspect(connection).get_table_names()):
+            return None
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return str(revision) if revision is not None else None

@@ -1,8 +1,7 @@
 """Follow-ups as a DM shows them: plain rows read in one Core query, no ORM objects.
 
-Loading 80 follow-ups with their case, team and people through the ORM cost ~15 ms (about
-0.2 ms a row); the dispatcher does it for every DM it sends, the queue for every
-`/followup due`. The same columns through Core take a small fraction of that.
+The dispatcher loads these for every DM it sends and the queue for every `/followup due`;
+ORM objects with each row's case, team and people cost many times more (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from db.models import Agent, FollowUp, Outcome
+from db.models import Agent, Case, FollowUp, Outcome
 
 OPEN = ("sent", "planned", "claimed", "snoozed")
 
@@ -140,7 +140,6 @@ def customers_invited_to_review_since(
 ) -> set[str]:
     """Which of these customers were sent a public review invitation since `since` (by a
     follow-up other than those in `excluding`)."""
-    from db.models import Case
 
     if not emails:
         return set()
@@ -173,3 +172,8 @@ def first_confirmed_touches(
         .group_by(FollowUp.case_id, FollowUp.cycle)
     )
     return {(case_id, cycle): touch for case_id, cycle, touch in rows}
+
+
+def for_followup(session: Session, followup_id: int) -> Outcome | None:
+    """The outcome recorded for this follow-up, if any."""
+    return session.scalar(select(Outcome).where(Outcome.follow_up_id == followup_id))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.sandbox import SlackDriver, SlackSandbox
+from tests.posting import GENERIC_SECRET, post_generic
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-sandbox"
@@ -45,24 +46,43 @@ def _pg_available() -> bool:
 
 @pytest.fixture(scope="session")
 def pg_admin() -> str:
+    """The PostgreSQL server's admin URL. The one place that decides: outside CI, no server
+    answering skips the test; with CI set, it fails it (CI must run the PostgreSQL tests)."""
     if not _pg_available():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_URL}; CI must run these tests")
-        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+        pytest.skip(f"no PostgreSQL server answers at {PG_ADMIN_URL}")
     return PG_ADMIN_URL
+
+
+@contextlib.contextmanager
+def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped on the way out."""
+    name = f"followup_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
 def postgres_url(pg_admin: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"followup_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield pg_admin.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with _fresh_postgres_database(pg_admin) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url(pg_admin: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database shared by one module's tests (a module-scoped bot,
+    e.g. the fuzz tests', whose examples accumulate), dropped after the module."""
+    with _fresh_postgres_database(pg_admin) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,7 +113,7 @@ def bot_env(database_url: str, sandbox: SlackSandbox, **extra: str) -> dict[str,
         "DATABASE_URL": database_url,
         "PORT": "0",
         "HOST": "127.0.0.1",
-        "WEBHOOK_SECRET_GENERIC": "generic-webhook-secret",
+        "WEBHOOK_SECRET_GENERIC": GENERIC_SECRET,
         "ESCALATION_CHANNEL": "C0ESCALATE",
         "TRIAGE_CHANNEL": "C0TRIAGE",
         "WATCHED_CHANNELS": "C0HELPDESK:B0HELPDESK",
@@ -141,22 +161,7 @@ class BotUnderTest:
 
     def post_generic(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """A case through the signed generic webhook, as a helpdesk automation sends it."""
-        import json
-        import urllib.error
-        import urllib.request
-
-        from handlers.webhooks.generic import sign_generic
-
-        body = json.dumps(payload).encode()
-        headers = sign_generic("generic-webhook-secret", body, self.clock.now())
-        request = urllib.request.Request(
-            f"{self.url}/webhooks/generic", data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+        return post_generic(self, payload)
 
 
 @pytest.fixture

@@ -13,21 +13,19 @@ import base64
 import hashlib
 import hmac
 import json
-import shutil
-import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bot import ids
 from bot.clock import ManualClock
-from bot.config import Settings
 from bot.demo.record import Record
+from bot.dispatch.dispatcher import dispatch_pass
 from bot.sandbox import SlackDriver, SlackSandbox
+from db.models import FollowUp
+from handlers.webhooks.generic import sign_generic
 
 SIGNING_SECRET = "demo-signing-secret"
 SECRETS = {
@@ -74,8 +72,6 @@ class Demo:
         self.record.capture(self.sandbox, self.clock.now())
 
     def dispatch(self) -> None:
-        from bot.dispatch.dispatcher import dispatch_pass
-
         report = dispatch_pass(self.deps)
         if report.claimed:
             self.record.note(self.clock.now(), f"Dispatch pass: {report.summary()}.")
@@ -178,8 +174,6 @@ class Demo:
         )
 
     def generic(self, **fields: Any) -> None:
-        from handlers.webhooks.generic import sign_generic
-
         body = json.dumps(fields).encode()
         reply = self.webhook(
             "generic", body, sign_generic(SECRETS["generic"], body, self.clock.now())
@@ -206,8 +200,6 @@ class Demo:
         raise LookupError(f"no open follow-up about {subject_part!r} in that DM")
 
     def _subject_of(self, followup_id: str) -> str:
-        from db.models import FollowUp
-
         with self.deps.session_factory() as session:
             row = session.get(FollowUp, int(followup_id))
             return row.case.subject if row else ""
@@ -277,67 +269,3 @@ class Demo:
     def moment(self, name: str) -> None:
         self.moments.append(name)
         self.record.moment(self.clock.now(), name)
-
-
-def run_demo(
-    fast: bool = False, out_dir: Path | None = None, echo: Callable[[str], None] = print
-) -> tuple[Path, list[str]]:
-    """Run the demo; returns the record page's path and the moments it holds."""
-    from bot.demo.scenario import scenario, setup_people
-    from bot.runtime.start import build_deps, ensure_schema, start
-
-    work = Path(tempfile.mkdtemp(prefix="followup-demo-"))
-    out = out_dir or work
-    out.mkdir(parents=True, exist_ok=True)
-    clock = ManualClock(_utc("2026-10-07T09:00:00"))
-    running = None
-    try:
-        with SlackSandbox(bot_token="xoxb-demo") as sandbox:
-            for user_id, (name, email, tz) in PEOPLE.items():
-                sandbox.add_user(
-                    user_id, name=name.split()[0].lower(), real_name=name, email=email, tz=tz
-                )
-            for channel, name in CHANNELS.items():
-                sandbox.add_channel(channel, name)
-            env = {
-                "SLACK_BOT_TOKEN": "xoxb-demo",
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": sandbox.api_url,
-                "HOST": "127.0.0.1",
-                "PORT": "0",
-                "DATABASE_URL": f"sqlite:///{work / 'followup.db'}",
-                "FOLLOWUP_TIMEZONE": "Europe/London",
-                "ESCALATION_CHANNEL": "C0ESCALATE",
-                "DIGEST_CHANNEL": "C0DIGEST",
-                "TRIAGE_CHANNEL": "C0TRIAGE",
-                **{f"WEBHOOK_SECRET_{k.upper()}": v for k, v in SECRETS.items()},
-            }
-            deps = build_deps(Settings.from_env(env), clock)
-            ensure_schema(deps)
-            running = start(deps, with_scheduler=False)
-            url = f"http://127.0.0.1:{running.http.port}"
-            names = {uid: p[0] for uid, p in PEOPLE.items()} | CHANNELS
-            record = Record(names, sandbox)
-            demo = Demo(
-                sandbox,
-                SlackDriver(f"{url}/slack/events", SIGNING_SECRET, sandbox),
-                clock,
-                deps,
-                url,
-                record,
-            )
-            setup_people(demo)
-            demo.capture()
-            scenario(demo, fast)
-            page = record.write(out)
-            for line in record.transcript_lines():
-                echo(line)
-            running.stop()
-            running = None
-    finally:
-        if running is not None:
-            running.stop()
-        if out_dir is not None:
-            shutil.rmtree(work, ignore_errors=True)
-    echo(f"\nThe record, rendered roughly as Slack shows it: {page}")
-    return page, demo.moments

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from bot import ids
-from bot.demo.run import PEOPLE, Demo
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.demo.record import Record
+from bot.demo.run import CHANNELS, PEOPLE, SECRETS, SIGNING_SECRET, Demo, _utc
+from bot.digest.post import digest_due_pass
+from bot.people.profiles import agent_for_email
+from bot.planning.plan import team_defaults
+from bot.runtime.start import build_deps, ensure_schema, start
+from bot.sandbox import SlackDriver, SlackSandbox
+from db import agents as roster_store
+from db import cases as store
 
 
 def setup_people(demo: Demo) -> None:
     """Grace leads the team; Ada's and Ben's lead is Grace; Marco is an account manager."""
-    from bot.intake.accept import team_defaults
-    from bot.people.profiles import agent_for_email
-    from db import cases as store
-    from db.models import Agent
 
     for user_id in PEOPLE:
         agent_for_email(demo.deps, PEOPLE[user_id][1], None)
     with demo.deps.session_factory.begin() as session:
         team = store.team_for(session, None, team_defaults(demo.deps), demo.clock.now())
         team.name = "Northwind Support"
-        agents = {a.slack_user_id: a for a in session.scalars(select(Agent))}
+        agents = {a.slack_user_id: a for a in roster_store.everyone(session)}
         for agent in agents.values():
             agent.team_id = team.id
         grace = agents["U0GRACE"]
@@ -256,11 +265,68 @@ def scenario(demo: Demo, fast: bool) -> None:
 
 
 def _digest(demo: Demo) -> None:
-    try:
-        from bot.digest.post import digest_due_pass
-    except ImportError:
-        demo.record.note(demo.clock.now(), "(The weekly digest is not built yet.)")
-        return
     digest_due_pass(demo.deps)
     demo._settle()
     demo.moment("weekly digest posted")
+
+
+def run_demo(
+    fast: bool = False, out_dir: Path | None = None, echo: Callable[[str], None] = print
+) -> tuple[Path, list[str]]:
+    """Run the demo; returns the record page's path and the moments it holds."""
+
+    work = Path(tempfile.mkdtemp(prefix="followup-demo-"))
+    out = out_dir or work
+    out.mkdir(parents=True, exist_ok=True)
+    clock = ManualClock(_utc("2026-10-07T09:00:00"))
+    running = None
+    try:
+        with SlackSandbox(bot_token="xoxb-demo") as sandbox:
+            for user_id, (name, email, tz) in PEOPLE.items():
+                sandbox.add_user(
+                    user_id, name=name.split()[0].lower(), real_name=name, email=email, tz=tz
+                )
+            for channel, name in CHANNELS.items():
+                sandbox.add_channel(channel, name)
+            env = {
+                "SLACK_BOT_TOKEN": "xoxb-demo",
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": sandbox.api_url,
+                "HOST": "127.0.0.1",
+                "PORT": "0",
+                "DATABASE_URL": f"sqlite:///{work / 'followup.db'}",
+                "FOLLOWUP_TIMEZONE": "Europe/London",
+                "ESCALATION_CHANNEL": "C0ESCALATE",
+                "DIGEST_CHANNEL": "C0DIGEST",
+                "TRIAGE_CHANNEL": "C0TRIAGE",
+                **{f"WEBHOOK_SECRET_{k.upper()}": v for k, v in SECRETS.items()},
+            }
+            deps = build_deps(Settings.from_env(env), clock)
+            ensure_schema(deps)
+            running = start(deps, with_scheduler=False)
+            url = f"http://127.0.0.1:{running.http.port}"
+            names = {uid: p[0] for uid, p in PEOPLE.items()} | CHANNELS
+            record = Record(names, sandbox)
+            demo = Demo(
+                sandbox,
+                SlackDriver(f"{url}/slack/events", SIGNING_SECRET, sandbox),
+                clock,
+                deps,
+                url,
+                record,
+            )
+            setup_people(demo)
+            demo.capture()
+            scenario(demo, fast)
+            page = record.write(out)
+            for line in record.transcript_lines():
+                echo(line)
+            running.stop()
+            running = None
+    finally:
+        if running is not None:
+            running.stop()
+        if out_dir is not None:
+            shutil.rmtree(work, ignore_errors=True)
+    echo(f"\nThe record, rendered roughly as Slack shows it: {page}")
+    return page, demo.moments

@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.digest.content import Week, team_zone
+from bot.digest.post import DigestReport, chart_png, post_week, preview
+from bot.planning.plan import team_defaults
+from db import cases as store
+from db import digest as digest_store
+from db import digest_export
+
 if TYPE_CHECKING:
     from bot.deps import Deps
     from bot.digest.content import Week
@@ -125,8 +132,6 @@ def _fail(message: str) -> int:
 
 
 def _chosen_teams(deps: Deps, slug: str | None) -> list[Team] | str:
-    from db import digest as digest_store
-
     with deps.session_factory() as session:
         teams = digest_store.teams(session)
         if slug is not None:
@@ -139,9 +144,6 @@ def _chosen_teams(deps: Deps, slug: str | None) -> list[Team] | str:
 
 
 def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
-    from bot.digest.content import Week, team_zone
-    from bot.digest.post import DigestReport, chart_png, post_week, preview
-
     teams = _chosen_teams(deps, args.team)
     if isinstance(teams, str):
         return _fail(teams)
@@ -251,8 +253,6 @@ def csv_record(team: str, week: str, row: ExportRow, now: datetime) -> list[str]
 def _export(
     deps: Deps, teams: list[Team], weeks: dict[int, Week], now: datetime, out: TextIO
 ) -> None:
-    from db import digest_export
-
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     with deps.session_factory() as session:
@@ -263,10 +263,6 @@ def _export(
 
 
 def _teams(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
-    from bot.intake.accept import team_defaults
-    from db import cases as store
-    from db import digest as digest_store
-
     if args.teams_command == "list":
         with deps.session_factory() as session:
             for team in digest_store.teams(session):

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import Block
 from bot import ids
 from bot.deps import Deps
 from bot.digest.blocks import digest_blocks
+from bot.digest.chart import trend_png
 from bot.digest.content import (
     DigestContent,
     DigestText,
@@ -226,8 +227,6 @@ def chart_filename(content: DigestContent) -> str:
 
 
 def chart_png(content: DigestContent) -> bytes:
-    from bot.digest.chart import trend_png
-
     return trend_png(content.trend, f"{content.team_name}: the last five weeks")
 
 

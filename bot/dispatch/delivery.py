@@ -130,8 +130,8 @@ def serial(deps: Deps) -> AbstractContextManager[object]:
     """On SQLite, this process's dispatch transactions one at a time.
 
     SQLite has one writer (every transaction here begins IMMEDIATE); threads that queue on its
-    busy handler sleep in growing steps (up to 100 ms), so 8 delivery threads spent most of a
-    pass asleep. Queued on a lock here they go on the moment the previous one commits.
+    busy handler sleep in growing steps (up to 100 ms), while queued on a lock here they go on
+    the moment the previous one commits.
     PostgreSQL runs them in parallel.
     """
     return _SQLITE_WRITER if deps.engine.dialect.name == "sqlite" else nullcontext()

@@ -58,10 +58,8 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
     Claims are topped up as deliveries finish, never a whole round at a time, so an agent whose
     DM waits out a rate limit's `Retry-After` holds up no one else's. A top-up waits until half
     the agents in flight are done: each round (a claim, then one transaction preparing every
-    claimed agent) costs the same whatever its size, and topped up one agent at a time a pass
-    slowed by a rate limit used up its `max_rounds` claims before the backlog did (seen in
-    bench/bench_dispatch.py: 1,418 of 2,000 agents DMed at 40 posts/s, the rest left for the
-    next pass).
+    claimed agent) costs the same whatever its size, so topping up one agent at a time would
+    let a rate-limited pass spend its `max_rounds` before the backlog (docs/performance.md).
     """
     report = DispatchReport()
     unsent = Unsent()

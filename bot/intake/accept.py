@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.cases import ClosedCase, Kind
 from bot.deps import Deps
+from bot.planning.plan import plan_case, team_defaults
 from db import cases as store
 from db.models import Case, FollowUp
 
@@ -55,23 +55,10 @@ def tag_conventions(closed: ClosedCase) -> ClosedCase:
     return closed.replace(**changes) if changes else closed
 
 
-def team_defaults(deps: Deps) -> dict[str, Any]:
-    """A new team's settings, from the policy's defaults and the environment."""
-    from bot.planning.plan import team_calendar_fields
-
-    return {
-        **team_calendar_fields(deps.policy.calendar),
-        "digest_channel": deps.settings.digest_channel,
-        "escalation_channel": deps.settings.escalation_channel,
-    }
-
-
 def accept_case(
     session: Session, deps: Deps, closed: ClosedCase, *, actor: str, surface: str
 ) -> Accepted:
     """Store `closed` and plan its follow-ups (or cancel them on a reopen); caller commits."""
-    from bot.planning.plan import plan_case
-
     now = deps.clock.now()
     team = store.team_for(session, closed.team, team_defaults(deps), now)
     upserted = store.upsert_case(session, closed, team, now)
@@ -99,65 +86,3 @@ def accept_case(
             },
         )
     return result
-
-
-def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """`POST /webhooks/<source>`: verify, parse, store; (HTTP status, JSON reply)."""
-    from handlers.webhooks import (
-        ADAPTERS,
-        WebhookConfig,
-        WebhookRejected,
-        WebhookRequest,
-        handle,
-    )
-
-    settings = deps.settings
-    source = request["source"]
-    if source not in ADAPTERS:
-        return 404, {"error": f"unknown webhook source {source!r}"}
-    now = deps.clock.now()
-    base = (settings.public_url or "").rstrip("/")
-    query_string = request.get("query_string") or ""
-    url = f"{base}{request['path']}" + (f"?{query_string}" if query_string else "")
-    webhook = WebhookRequest(
-        source=source,
-        method=request["method"],
-        url=url,
-        path=request["path"],
-        query=request["query"],
-        headers=request["headers"],
-        body=request["body"],
-        received_at=now,
-    )
-    config = WebhookConfig(
-        secret=settings.webhook_secrets.get(source),
-        insecure=source in settings.webhook_insecure,
-    )
-    try:
-        parsed = handle(webhook, config)
-    except WebhookRejected as rejected:
-        return rejected.status, {"error": rejected.message}
-    if parsed.challenge is not None:
-        # Front's save-time handshake: it keeps the webhook only if the value comes back.
-        return 200, {"challenge": parsed.challenge}
-    if not parsed.cases:
-        return 200, {"status": "ignored", "reason": "; ".join(parsed.ignored) or "no case"}
-    from bot.intake.batch import Delivery
-
-    cases = [tag_conventions(closed) for closed in parsed.cases]
-    written = deps.intake.write(deps, Delivery(source, cases, parsed.delivery_id))
-    if written.duplicate_delivery:
-        return 200, {"status": "duplicate", "delivery_id": parsed.delivery_id}
-    _after_commit(deps, written.cancelled_ids)
-    ids = [c.external_id for c in parsed.cases]
-    if written.is_new:
-        return 202, {"status": "accepted", "case_id": ids[0], "case_ids": ids}
-    return 200, {"status": "duplicate", "case_id": ids[0], "case_ids": ids}
-
-
-def _after_commit(deps: Deps, cancelled_ids: list[int]) -> None:
-    """DMs already sent for cancelled follow-ups are updated so no stale buttons remain."""
-    from bot.nudge.items import refresh_messages
-
-    if cancelled_ids:
-        refresh_messages(deps, cancelled_ids)

@@ -196,7 +196,7 @@ def _rare_collections() -> Iterator[None]:
 
     A chunk keeps thousands of cases and rows alive until it is written: at the default
     threshold they outlive two young collections, reach the oldest generation and set off
-    full collections of the whole heap, 10-15% of an import. They hold no cycles (reference
+    full collections of the whole heap (docs/performance.md). They hold no cycles (reference
     counting frees them once the chunk is written), so the collector has nothing to find.
     """
     threshold = gc.get_threshold()

@@ -1,14 +1,14 @@
 """Group commit for webhook intake: deliveries that arrive together are written together.
 
-Every webhook delivery used to be its own transaction of about ten ORM statements. Under load
-that is ~7 ms of work per case, and on SQLite every request queues for the one writer. Here a
-request thread hands its parsed delivery to the `IntakeWriter` and waits; one request thread
-at a time is the writer and writes every delivery queued so far in one transaction: brand-new
-closed cases in bulk (the CSV import's statements and planner), anything else (a reopen, a
-case seen before, a case named twice in the batch) through `accept_case`, one by one, in
-arrival order. If the batch fails for any reason, nothing of it is kept and each delivery is
-written again alone, in its own transaction, exactly as without batching, so one bad delivery
-cannot take others with it and each request gets its own answer or error.
+A delivery in its own transaction is about ten ORM statements, and on SQLite every request
+would queue for the one writer (docs/performance.md). So a request thread hands its parsed
+delivery to the group commit (bot/group_commit.py) and waits; one request thread at a time is
+the writer and writes every delivery queued so far in one transaction: brand-new closed cases
+in bulk (the CSV import's statements and planner), anything else (a reopen, a case seen before,
+a case named twice in the batch) through `accept_case`, one by one, in arrival order. If the
+batch fails for any reason, nothing of it is kept and each delivery is written again alone, in
+its own transaction, exactly as without batching, so one bad delivery cannot take others with
+it and each request gets its own answer or error.
 
 Nothing is acknowledged before its transaction has committed: a request gets 202 only after
 the commit that holds its case.
@@ -18,27 +18,22 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import ClosedCase, Event
 from bot.deps import Deps
+from bot.intake.accept import accept_case, tag_conventions
+from bot.nudge.items import refresh_messages
 from bot.planning.bulk import Planner
+from db import agents as agent_store
 from db import bulk
 from db import cases as store
-from db.models import Agent, AgentLink
+from db.models import Agent
 
 log = logging.getLogger("followup.intake")
-
-MAX_BATCH = 100
-"""Deliveries written in one transaction at most (a bound on the writer's hold on SQLite)."""
-DRAIN_SECONDS = 0.02
-"""How long a writer whose own delivery is written goes on writing others' before handing
-over: its own answer waits that much longer, and each hand-over is a thread wake-up."""
 
 
 @dataclass
@@ -73,116 +68,49 @@ class Delivery:
         return self.written is not None or self.error is not None
 
 
-class IntakeWriter:
-    """Writes webhook deliveries, batching those that wait at the same moment.
+def take_delivery(
+    deps: Deps, source: str, cases: list[ClosedCase], delivery_id: str | None
+) -> Written:
+    """A webhook delivery's cases, with the tag conventions applied, written (with whatever
+    else is waiting); then DMs already sent for follow-ups it cancelled are updated, so no
+    stale buttons remain."""
+    delivery = Delivery(source, [tag_conventions(closed) for closed in cases], delivery_id)
+    written = write_delivery(deps, delivery)
+    if written.cancelled_ids and not written.duplicate_delivery:
+        refresh_messages(deps, written.cancelled_ids)
+    return written
 
-    No thread of its own: a request thread that finds nobody writing becomes the writer and
-    writes, batch after batch, whatever is queued, its own delivery among them. The others
-    sleep on their own delivery's event and are woken when it is written, one by one as the
-    writer finishes each batch, never by taking a lock in turn (each hand-off of a lock is a
-    thread wake-up, and a writer that waits for several of them between batches idles). Once
-    its own delivery is written the writer goes on while deliveries are queued, for at most
-    `DRAIN_SECONDS`, then hands the writing to the oldest waiting delivery's thread.
-    """
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
-        self.max_batch = max_batch
-        self._queue: list[Delivery] = []
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)  # notified when nobody is left writing
-        self._writing = False
-        self.batches = 0
-        self.deliveries = 0
+def write_delivery(deps: Deps, delivery: Delivery) -> Written:
+    """Write `delivery` through the process's group commit (`deps.intake`); raise its error."""
+    deps.intake.commit(delivery, lambda batch: write_each_way(deps, batch))
+    assert delivery.written is not None
+    return delivery.written
 
-    def write(self, deps: Deps, delivery: Delivery) -> Written:
-        """Write `delivery` (with whatever else is queued); re-raise its error, if any."""
-        with self._lock:
-            self._queue.append(delivery)
-            lead = not self._writing
-            self._writing = True
-        if not lead:
-            delivery.woken.wait()
-            lead = not delivery.finished  # woken unwritten: handed the writing
-        if lead:
-            self._drain(deps, delivery)
-        if delivery.error is not None:
-            raise delivery.error
-        assert delivery.written is not None
-        return delivery.written
 
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or being written; False if `timeout` seconds pass first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._writing and not self._queue, timeout)
-
-    def _drain(self, deps: Deps, own: Delivery) -> None:
-        """Write batches until `own` is written and the queue is empty (or the time is up)."""
-        started = time.monotonic()
-        while True:
-            with self._lock:
-                if own.finished and (not self._queue or time.monotonic() - started > DRAIN_SECONDS):
-                    self._hand_over()
-                    return
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-            try:
-                self._write_batch(deps, batch)
-            except BaseException as error:
-                with self._lock:  # this thread stops writing: nobody may be left waiting
-                    if own in self._queue:
-                        self._queue.remove(own)
-                        own.error = error
-                    self._hand_over()
-                raise
-            finally:
-                for delivery in batch:
-                    if delivery is not own:
-                        delivery.woken.set()
-
-    def _hand_over(self) -> None:
-        """With the lock held: the oldest waiting delivery's thread writes next, else nobody."""
-        if self._queue:
-            self._queue[0].woken.set()
-        else:
-            self._writing = False
-            self._idle.notify_all()
-
-    def _write_batch(self, deps: Deps, batch: list[Delivery]) -> None:
-        self.batches += 1
-        self.deliveries += len(batch)
+def write_each_way(deps: Deps, batch: list[Delivery]) -> None:
+    """One transaction for the whole batch; if it fails, each delivery again in its own."""
+    if len(batch) > 1:
         try:
-            self._write_each_way(deps, batch)
-        except BaseException as error:
-            # Even then, no waiting request may be left without an answer.
-            for delivery in batch:
-                if delivery.written is None and delivery.error is None:
-                    delivery.error = error
-            raise
-
-    def _write_each_way(self, deps: Deps, batch: list[Delivery]) -> None:
-        if len(batch) > 1:
-            try:
-                with deps.session_factory.begin() as session:
-                    results = write_together(session, deps, batch)
-            except Exception:  # one of them, or the database: each alone decides
-                log.debug("a batch of %d deliveries failed; writing each alone", len(batch))
-            else:
-                for delivery, written in zip(batch, results, strict=True):
-                    delivery.written = written
-                return
-        for delivery in batch:
-            try:
-                with deps.session_factory.begin() as session:
-                    delivery.written = write_together(session, deps, [delivery])[0]
-            except BaseException as error:  # handed to the request thread that owns it
-                delivery.error = error
+            with deps.session_factory.begin() as session:
+                results = write_together(session, deps, batch)
+        except Exception:  # one of them, or the database: each alone decides
+            log.debug("a batch of %d deliveries failed; writing each alone", len(batch))
+        else:
+            for delivery, written in zip(batch, results, strict=True):
+                delivery.written = written
+            return
+    for delivery in batch:
+        try:
+            with deps.session_factory.begin() as session:
+                delivery.written = write_together(session, deps, [delivery])[0]
+        except BaseException as error:  # handed to the request thread that owns it
+            delivery.error = error
 
 
 def write_together(session: Session, deps: Deps, batch: list[Delivery]) -> list[Written]:
     """Write `batch` in `session` (the caller commits): new closed cases in bulk, the rest
     through `accept_case` in order. One `Written` per delivery."""
-    from bot.intake.accept import accept_case
-
     now = deps.clock.now()
     results = [Written() for _ in batch]
     pending: list[tuple[int, ClosedCase]] = []
@@ -294,20 +222,16 @@ def _load_people(session: Session, planner: Planner, cases: list[ClosedCase]) ->
     links = {(c.source, c.owner_external_id) for c in cases if c.owner_external_id}
     found: list[Agent] = []
     if emails:
-        found += session.scalars(select(Agent).where(Agent.email.in_(emails)))
+        found += agent_store.by_emails(session, emails)
     if slack_ids:
-        found += session.scalars(select(Agent).where(Agent.slack_user_id.in_(slack_ids)))
+        found += agent_store.by_slack_ids(session, slack_ids)
     for source in {source for source, _ in links}:
         wanted = [external for s, external in links if s == source]
-        for link, agent in session.execute(
-            select(AgentLink.external_agent_id, Agent)
-            .join(Agent, AgentLink.agent_id == Agent.id)
-            .where(AgentLink.source == source, AgentLink.external_agent_id.in_(wanted))
-        ):
+        for link, agent in agent_store.linked(session, source, wanted):
             planner.by_link[(source, link)] = agent.id
             found.append(agent)
     lead_ids = {agent.lead_id for agent in found if agent.lead_id}
-    found += session.scalars(select(Agent).where(Agent.is_lead.is_(True)))
+    found += agent_store.leads(session)
     if lead_ids:
-        found += session.scalars(select(Agent).where(Agent.id.in_(lead_ids)))
+        found += agent_store.by_ids(session, lead_ids)
     planner.load(found)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -28,7 +28,6 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 from slack_sdk.models.views import View
-from sqlalchemy import select
 
 from bot import ids
 from bot.cases import (
@@ -43,7 +42,8 @@ from bot.cases import (
 )
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
-from db.models import Agent
+from bot.intake.accept import accept_case
+from db import agents as agent_store
 
 SOURCE = "manual"
 MIDDAY = time(12, 0)
@@ -65,16 +65,8 @@ _LABELS = {
     Severity.HIGH: "High",
     Severity.URGENT: "Urgent",
 }
-_FIELD_BLOCKS = {
-    "subject": ids.LOG_SUBJECT,
-    "resolution": ids.LOG_RESOLUTION,
-    "customer_name": ids.LOG_CUSTOMER_NAME,
-    "customer_email": ids.LOG_CUSTOMER_EMAIL,
-    "company": ids.LOG_COMPANY,
-    "closed_at": ids.LOG_CLOSED_DATE,
-    "url": ids.LOG_URL,
-    "owner_email": ids.LOG_OWNER,
-}
+_CASE_FIELDS = {"closed_at": "closed_date", "owner_email": "owner"}
+"""A `CaseError` field that is not one of the form's, and the form field that shows it."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -168,21 +160,29 @@ def log_case_modal(logger: str, today: date, tz: str, channel: str | None = None
 
 
 @dataclass(frozen=True)
+class LogCaseForm:
+    """The log-a-case modal as submitted: each input's text or chosen value, None when empty."""
+
+    subject: str | None = None
+    resolution: str | None = None
+    customer_name: str | None = None
+    customer_email: str | None = None
+    company: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    severity: str | None = None
+    closed_date: str | None = None
+    closed_time: str | None = None
+    url: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class Submitted:
-    """A valid submission, or the inline errors to show (keyed by block id)."""
+    """A valid submission, or the inline errors to show (keyed by the form's field names)."""
 
     case: ClosedCase | None
     errors: dict[str, str]
-
-
-def _value(values: dict[str, Any], block_id: str) -> Any:
-    state = (values.get(block_id) or {}).get(ids.LOG_INPUT) or {}
-    for key in ("value", "selected_date", "selected_time", "selected_user"):
-        if key in state:
-            found = state[key]
-            return found.strip() or None if isinstance(found, str) else found
-    option = state.get("selected_option")
-    return option.get("value") if isinstance(option, dict) else None
 
 
 def _closed_at(day: str | None, at: str | None, tz: ZoneInfo, now: datetime) -> datetime:
@@ -205,34 +205,28 @@ def _closed_at(day: str | None, at: str | None, tz: ZoneInfo, now: datetime) -> 
 
 
 def read_submission(
-    values: dict[str, Any], *, logger: str, view_id: str, metadata: str, now: datetime
+    form: LogCaseForm, *, logger: str, view_id: str, tz: ZoneInfo, now: datetime
 ) -> Submitted:
-    """The case a submission describes, or inline errors; the case id is stable per modal."""
-    try:
-        meta = json.loads(metadata or "{}")
-        tz = ZoneInfo(str(meta.get("tz") or "UTC"))
-    except (ValueError, ZoneInfoNotFoundError):
-        tz = ZoneInfo("UTC")
+    """The case a submission describes, or inline errors; the case id is stable per modal.
+    `tz` is the zone the modal was opened in (the date and time are read in it)."""
     errors: dict[str, str] = {}
-    subject = _value(values, ids.LOG_SUBJECT)
+    subject = form.subject
     if subject is None:
-        errors[ids.LOG_SUBJECT] = "Say what the case was about."
-    email = _value(values, ids.LOG_CUSTOMER_EMAIL)
+        errors["subject"] = "Say what the case was about."
+    email = form.customer_email
     if email is not None and not _EMAIL.match(email):
-        errors[ids.LOG_CUSTOMER_EMAIL] = "That is not an email address."
-    url = _value(values, ids.LOG_URL)
+        errors["customer_email"] = "That is not an email address."
+    url = form.url
     if url is not None and not url.lower().startswith(("https://", "http://")):
-        errors[ids.LOG_URL] = "Paste the case's link from the helpdesk (https://…)."
-    owner = _value(values, ids.LOG_OWNER)
-    if owner is None:
-        errors[ids.LOG_OWNER] = "Pick who follows up on this case."
+        errors["url"] = "Paste the case's link from the helpdesk (https://…)."
+    if form.owner is None:
+        errors["owner"] = "Pick who follows up on this case."
     closed_at = now
-    time_given = _value(values, ids.LOG_CLOSED_TIME)
     try:
-        closed_at = _closed_at(_value(values, ids.LOG_CLOSED_DATE), time_given, tz, now)
+        closed_at = _closed_at(form.closed_date, form.closed_time, tz, now)
     except CaseError as error:
-        errors[ids.LOG_CLOSED_TIME if time_given else ids.LOG_CLOSED_DATE] = error.message
-    if errors:
+        errors["closed_time" if form.closed_time else "closed_date"] = error.message
+    if errors or subject is None:
         return Submitted(None, errors)
     try:
         case = ClosedCase(
@@ -240,20 +234,22 @@ def read_submission(
             external_id=f"{logger}-{view_id}",
             subject=subject,
             closed_at=closed_at,
-            owner_slack_id=owner,
-            resolution=_value(values, ids.LOG_RESOLUTION),
-            customer_name=_value(values, ids.LOG_CUSTOMER_NAME),
+            owner_slack_id=form.owner,
+            resolution=form.resolution,
+            customer_name=form.customer_name,
             customer_email=email,
-            company=_value(values, ids.LOG_COMPANY),
-            channel=Channel(_value(values, ids.LOG_CHANNEL) or Channel.EMAIL),
-            kind=Kind(_value(values, ids.LOG_KIND) or Kind.REQUEST),
-            severity=Severity(_value(values, ids.LOG_SEVERITY) or Severity.NORMAL),
+            company=form.company,
+            channel=Channel(form.channel or Channel.EMAIL),
+            kind=Kind(form.kind or Kind.REQUEST),
+            severity=Severity(form.severity or Severity.NORMAL),
             url=url,
         )
     except CaseError as error:
-        return Submitted(None, {_FIELD_BLOCKS.get(error.field, ids.LOG_SUBJECT): error.message})
+        field = _CASE_FIELDS.get(error.field, error.field)
+        known = field in LogCaseForm.__dataclass_fields__
+        return Submitted(None, {field if known else "subject": error.message})
     except ValueError:  # an option value we never offered
-        return Submitted(None, {ids.LOG_CHANNEL: "Pick one of the options."})
+        return Submitted(None, {"channel": "Pick one of the options."})
     return Submitted(case, {})
 
 
@@ -266,7 +262,7 @@ def log_command(call: Invocation) -> Reply | None:
         return Reply(text="I could not open the form: Slack sent no trigger. Try again.")
     deps = call.deps
     with deps.session_factory() as session:
-        tz = session.scalar(select(Agent.timezone).where(Agent.slack_user_id == call.user_id))
+        tz = agent_store.timezone_of(session, call.user_id)
     tz = tz or deps.policy.calendar.tz
     today = deps.clock.now().astimezone(ZoneInfo(tz)).date()
     view = log_case_modal(call.user_id, today, tz, call.channel_id or None)
@@ -279,7 +275,6 @@ def log_command(call: Invocation) -> Reply | None:
 
 def record_logged_case(deps: Deps, logger: str, case: ClosedCase, tz: str) -> str:
     """Store the logged case and plan it; DM the logger what happened (the text is returned)."""
-    from bot.intake.accept import accept_case
 
     with deps.session_factory.begin() as session:
         accepted = accept_case(session, deps, case, actor=logger, surface="modal")

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.cases import CaseError, ClosedCase
 from bot.deps import Deps
+from bot.intake.accept import accept_case
 from db import cases as store
 
 log = logging.getLogger("followup.watched")
@@ -98,7 +99,6 @@ def receive_channel_message(
     own_user_id: str | None,
 ) -> None:
     """Store the case a watched-channel message announces; each Slack event id once."""
-    from bot.intake.accept import accept_case
 
     if event.get("subtype") in IGNORED_SUBTYPES:
         return

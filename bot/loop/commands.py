@@ -6,8 +6,10 @@ import re
 from datetime import date, timedelta
 
 from bot.commands import Invocation, Reply
-from bot.loop.outcomes import Refused, after_commit, prepare_modal
+from bot.loop.access import Refused, prepare_modal
+from bot.loop.effects import after_commit
 from bot.loop.snooze import apply_snooze
+from bot.loop.views import ModalMeta
 from bot.people.roster import UNKNOWN_CALLER
 from bot.slack.text import escape
 from db import agents as roster_store
@@ -54,7 +56,8 @@ def done_command(call: Invocation) -> Reply | None:
     if isinstance(found, Reply):
         return found
     try:
-        view = prepare_modal(call.deps, "done", found, call.user_id, None, None, "command")
+        meta = ModalMeta(found, surface="command")
+        view = prepare_modal(call.deps, "done", meta, call.user_id)
     except Refused as refused:
         return Reply(text=str(refused))
     call.deps.client.views_open(trigger_id=call.trigger_id, view=view)
@@ -77,8 +80,8 @@ def snooze_command(call: Invocation) -> Reply:
             return Reply(text=f"`{escape(word)}` is not a real date. {SNOOZE_HELP}")
     if option is None:
         return Reply(text=f"I don't understand `{escape(word)}`. {SNOOZE_HELP}")
-    meta = {"f": found, "s": "command"}
-    errors, done = apply_snooze(call.deps, call.user_id, found, option, picked, meta)
+    meta = ModalMeta(found, surface="command")
+    errors, done = apply_snooze(call.deps, call.user_id, meta, option, picked)
     if errors:
         return Reply(text=next(iter(errors.values())))
     assert done is not None

@@ -7,14 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 
 from bot.deps import Deps
 from bot.loop import views as ov
-from bot.loop.outcomes import Done, Refused, agent_by_slack_user, load_followup, plan_extra
+from bot.loop.access import Refused, load_followup
+from bot.loop.outcomes import Done, plan_extra
 from bot.planning.plan import calendar_of, team_lead
+from db import agents as roster_store
 from db import cases as store
-from db.models import Outcome
+from db import outcomes as outcome_store
 
 log = logging.getLogger("followup.escalation")
 
@@ -28,7 +29,7 @@ def escalate(deps: Deps, done: Done) -> None:
             case.team.escalation_channel if case.team else None
         ) or deps.settings.escalation_channel
         lead = team_lead(session, case.team, followup.assignee)
-        outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
+        outcome = outcome_store.for_followup(session, followup.id)
         args = dict(
             followup_id=followup.id,
             reference=f"{case.source} #{case.external_id}",
@@ -62,7 +63,7 @@ def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
         followup = load_followup(session, followup_id, lock=True)
-        actor = agent_by_slack_user(session, user_id)
+        actor = roster_store.by_slack_id(session, user_id)
         lead = team_lead(session, followup.case.team, followup.assignee)
         allowed = (actor is not None and actor.is_lead) or (
             lead is None
@@ -101,7 +102,7 @@ def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[
             detail={},
         )
         case = followup.case
-        outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
+        outcome = outcome_store.for_followup(session, followup.id)
         return ov.escalation_blocks(
             followup_id=followup.id,
             reference=f"{case.source} #{case.external_id}",

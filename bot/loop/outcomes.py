@@ -1,32 +1,27 @@
-"""Closing the loop: outcomes, skips, snoozes and escalations, with who-may-act and first-wins."""
+"""Recording what a follow-up came to: an outcome or a skip, first wins, with what it plans
+next (a gentle retry after no reply) and what is left to do once it has committed."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.loop import views as ov
+from bot.loop.access import load_followup, modal_case, why_not
 from bot.planning.plan import calendar_of, lead_calendar, lead_of
 from bot.rules.touch_plan import no_reply_retry_at
 from db import cases as store
-from db.models import Agent, FollowUp, Outcome
+from db import followups as followup_store
+from db.models import FollowUp, Outcome
 
-log = logging.getLogger("followup.outcomes")
-
-OPEN = ("sent", "planned", "claimed", "snoozed")
-"""States in which a follow-up still waits for its outcome."""
 NO_REPLY_TEMPLATE = "no_reply_nudge"
 
-
-class Refused(Exception):
-    """The user may not act on this follow-up, or it is no longer open; the text says which."""
+Errors = dict[str, str]
+"""Inline errors keyed by the form's field name ("result", "said", "asks", "reason", ...)."""
 
 
 @dataclass
@@ -40,142 +35,45 @@ class Done:
     confirmation: str = ""
 
 
-def agent_by_slack_user(session: Session, slack_user_id: str) -> Agent | None:
-    return session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
-
-
-def may_act(session: Session, followup: FollowUp, slack_user_id: str) -> bool:
-    """The assignee (a backup holds the follow-up as assignee while cover runs), or a lead."""
-    assignee = followup.assignee
-    if assignee is not None and assignee.slack_user_id == slack_user_id:
-        return True
-    actor = agent_by_slack_user(session, slack_user_id)
-    if actor is None or not actor.is_lead:
-        return False
-    if assignee is not None and assignee.lead_id == actor.id:
-        return True
-    team_id = followup.case.team_id
-    return team_id is not None and actor.team_id == team_id
-
-
-def refusal_text(followup: FollowUp) -> str:
-    return (
-        f"Only the person this follow-up is assigned to, or a lead of the team, can act on "
-        f"{followup.case.source} #{followup.case.external_id}. Nothing was changed."
-    )
-
-
-def finished_text(session: Session, followup: FollowUp) -> str:
-    outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == followup.id))
-    who = f" by <@{outcome.recorded_by}>" if outcome else ""
-    return f"This follow-up was already closed{who} ({followup.state}). Nothing was changed."
-
-
-def load_followup(session: Session, followup_id: int, lock: bool = False) -> FollowUp:
-    followup = session.get(FollowUp, followup_id, with_for_update=lock)
-    if followup is None:
-        raise Refused("That follow-up no longer exists.")
-    return followup
-
-
-def modal_case(followup: FollowUp) -> ov.ModalCase:
-    case = followup.case
-    return ov.ModalCase(
-        followup_id=followup.id,
-        reference=f"{case.source} #{case.external_id}",
-        subject=case.subject,
-        customer=case.customer_name or case.company,
-        review_eligible=followup.review_eligible,
-        referral_eligible=followup.referral_eligible,
-    )
-
-
-def prepare_modal(
-    deps: Deps,
-    kind: str,
-    followup_id: int,
-    user_id: str,
-    channel: str | None,
-    ts: str | None,
-    surface: str,
-) -> Any:
-    """The modal for a button ("done", "skip", "snooze"); raises Refused for a stranger."""
-    with deps.session_factory() as session:
-        followup = load_followup(session, followup_id)
-        if not may_act(session, followup, user_id):
-            raise Refused(refusal_text(followup))
-        if followup.state not in OPEN:
-            raise Refused(finished_text(session, followup))
-        meta = ov.metadata(followup.id, channel, ts, surface)
-        case = modal_case(followup)
-        if kind == "done":
-            return ov.outcome_modal(case, list(deps.policy.root_causes), meta)
-        if kind == "skip":
-            return ov.skip_modal(case, meta)
-        calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        today = deps.clock.now().astimezone(calendar.zone).date()
-        return ov.snooze_modal(case, meta, today)
-
-
-def modal_value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    return dict((values.get(block) or {}).get(action) or {})
-
-
-def selected(values: dict[str, Any], block: str, action: str) -> Any:
-    """The value of the option chosen in a select or radio group, or None."""
-    return (modal_value(values, block, action).get("selected_option") or {}).get("value")
-
-
-def _parse_outcome(
-    values: dict[str, Any], case: ov.ModalCase
-) -> tuple[dict[str, Any], dict[str, str]]:
-    errors: dict[str, str] = {}
-    result = (modal_value(values, ov.B_RESULT, ov.A_RESULT).get("selected_option") or {}).get(
-        "value"
-    )
-    if result not in ov.RESULTS:
-        errors[ov.B_RESULT] = "Choose how it went."
-    said = (modal_value(values, ov.B_SAID, ov.A_SAID).get("value") or "").strip()
-    if len(said) > ov.SAID_LIMIT:
-        errors[ov.B_SAID] = f"Keep it to {ov.SAID_LIMIT} characters: a sentence or two."
-    cause = (modal_value(values, ov.B_CAUSE, ov.A_CAUSE).get("selected_option") or {}).get("value")
-    asks = {
-        o.get("value")
-        for o in modal_value(values, ov.B_ASKS, ov.A_ASKS).get("selected_options") or []
-    }
-    if asks & {"referral_asked", "referral_given"} and result != "resolved":
-        errors[ov.B_ASKS] = (
+def check_outcome(form: ov.OutcomeForm, case: ov.ModalCase) -> tuple[set[str], Errors]:
+    """The asks to record (a "given" implies its "asked"; none the case is not eligible for)
+    and the form's errors."""
+    errors: Errors = {}
+    if form.result not in ov.RESULTS:
+        errors["result"] = "Choose how it went."
+    if form.said is not None and len(form.said) > ov.SAID_LIMIT:
+        errors["said"] = f"Keep it to {ov.SAID_LIMIT} characters: a sentence or two."
+    asks = set(form.asks) & set(ov.ASKS)
+    if asks & {"referral_asked", "referral_given"} and form.result != "resolved":
+        errors["asks"] = (
             "A referral is only asked once the customer confirmed it's "
             "resolved: untick it, or change the outcome."
         )
-    if "review_given" in asks and "review_asked" not in asks:
+    if "review_given" in asks:
         asks.add("review_asked")
-    if "referral_given" in asks and "referral_asked" not in asks:
+    if "referral_given" in asks:
         asks.add("referral_asked")
     if not case.review_eligible:
         asks -= {"review_asked", "review_given"}
     if not case.referral_eligible:
         asks -= {"referral_asked", "referral_given"}
-    return {"result": result, "said": said or None, "cause": cause, "asks": asks}, errors
+    return asks, errors
 
 
 def record_outcome(
-    deps: Deps, user_id: str, private_metadata: str, values: dict[str, Any]
-) -> tuple[dict[str, str] | None, Done | None]:
+    deps: Deps, user_id: str, meta: ov.ModalMeta, form: ov.OutcomeForm
+) -> tuple[Errors | None, Done | None]:
     """Validate and store "Followed up"; (inline errors, None) or (None, what to do next)."""
-    meta = ov.read_metadata(private_metadata)
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = load_followup(session, int(meta["f"]), lock=True)
-        parsed, errors = _parse_outcome(values, modal_case(followup))
-        if not may_act(session, followup, user_id):
-            return {ov.B_RESULT: refusal_text(followup)}, None
-        if followup.state not in OPEN:
-            return {ov.B_RESULT: finished_text(session, followup)}, None
+        followup = load_followup(session, meta.followup_id, lock=True)
+        asks, errors = check_outcome(form, modal_case(followup))
+        refusal = why_not(session, followup, user_id)
+        if refusal is not None:
+            return {"result": refusal}, None
         if errors:
             return errors, None
-        result = str(parsed["result"])
-        asks: set[str] = parsed["asks"]
+        result = str(form.result)
         final = result
         if result in ("no_reply", "unreachable") and followup.template == NO_REPLY_TEMPLATE:
             final = "no_response"  # the extra gentle touch also went unanswered: close it
@@ -183,8 +81,8 @@ def record_outcome(
             Outcome(
                 follow_up_id=followup.id,
                 result=final,
-                customer_said=parsed["said"],
-                root_cause=parsed["cause"],
+                customer_said=form.said or None,
+                root_cause=form.cause,
                 recorded_by=user_id,
                 recorded_at=now,
                 review_asked="review_asked" in asks,
@@ -205,31 +103,27 @@ def record_outcome(
             session,
             now,
             user_id,
-            meta,
+            meta.surface,
             followup,
             f"outcome_{final}",
-            {"root_cause": parsed["cause"], "asks": sorted(asks)},
+            {"root_cause": form.cause, "asks": sorted(asks)},
         )
     return None, done
 
 
 def record_skip(
-    deps: Deps, user_id: str, private_metadata: str, values: dict[str, Any]
-) -> tuple[dict[str, str] | None, Done | None]:
+    deps: Deps, user_id: str, meta: ov.ModalMeta, form: ov.SkipForm
+) -> tuple[Errors | None, Done | None]:
     """ "Skip" with its required reason."""
-    meta = ov.read_metadata(private_metadata)
-    reason = (modal_value(values, ov.B_REASON, ov.A_REASON).get("value") or "").strip()
+    reason = form.reason.strip()
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = load_followup(session, int(meta["f"]), lock=True)
-        if not may_act(session, followup, user_id):
-            return {ov.B_REASON: refusal_text(followup)}, None
-        if followup.state not in OPEN:
-            return {ov.B_REASON: finished_text(session, followup)}, None
+        followup = load_followup(session, meta.followup_id, lock=True)
+        refusal = why_not(session, followup, user_id)
+        if refusal is not None:
+            return {"reason": refusal}, None
         if len(reason) < 3:
-            return {
-                ov.B_REASON: "Say briefly why, so the team can tell skipped from forgotten."
-            }, None
+            return {"reason": "Say briefly why, so the team can tell skipped from forgotten."}, None
         session.add(
             Outcome(
                 follow_up_id=followup.id,
@@ -241,7 +135,9 @@ def record_skip(
         )
         followup.state = "skipped"
         _close(followup, now)
-        audit_action(session, now, user_id, meta, followup, "skipped", {"reason": reason[:300]})
+        audit_action(
+            session, now, user_id, meta.surface, followup, "skipped", {"reason": reason[:300]}
+        )
         return None, done_for(followup)
 
 
@@ -263,7 +159,7 @@ def audit_action(
     session: Session,
     now: datetime,
     user_id: str,
-    meta: dict[str, Any],
+    surface: str,
     followup: FollowUp,
     action: str,
     detail: dict[str, Any],
@@ -272,21 +168,12 @@ def audit_action(
         session,
         at=now,
         actor=user_id,
-        surface=str(meta.get("s") or "modal"),
+        surface=surface,
         entity="follow_up",
         entity_id=followup.id,
         action=action,
         detail=detail,
     )
-
-
-def _next_touch(session: Session, followup: FollowUp) -> int:
-    highest = session.scalar(
-        select(func.max(FollowUp.touch)).where(
-            FollowUp.case_id == followup.case_id, FollowUp.cycle == followup.cycle
-        )
-    )
-    return int(highest or 0) + 1
 
 
 def plan_extra(
@@ -308,7 +195,7 @@ def plan_extra(
     extra = FollowUp(
         case_id=followup.case_id,
         cycle=followup.cycle,
-        touch=_next_touch(session, followup),
+        touch=followup_store.next_touch(session, followup.case_id, followup.cycle),
         role=followup.role,
         rule=followup.rule,
         channel=followup.channel,
@@ -347,26 +234,3 @@ def _plan_gentle_touch(session: Session, deps: Deps, followup: FollowUp, now: da
         now=now,
         why="one more gentle try: no reply to the last follow-up",
     )
-
-
-def after_commit(deps: Deps, done: Done, origin: tuple[str | None, str | None]) -> None:
-    """Slack side effects of a recorded action: escalate, update the DM(s), refresh App Home."""
-    from bot.loop.queue import publish_home
-    from bot.nudge.items import refresh_message_at, refresh_messages
-
-    if done.escalate:
-        from bot.loop.escalation import escalate
-
-        try:
-            escalate(deps, done)
-        except SlackApiError as error:
-            log.error("escalation post failed: %s", error.response.get("error"))
-    refresh_messages(deps, [done.followup_id])
-    channel, ts = origin
-    if channel and ts and (channel, ts) not in done.refresh and channel.startswith("D"):
-        refresh_message_at(deps, channel, ts, done.followup_id)
-    if done.assignee_slack_id:
-        try:
-            publish_home(deps, done.assignee_slack_id)
-        except SlackApiError as error:
-            log.warning("App Home refresh failed: %s", error.response.get("error"))

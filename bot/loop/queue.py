@@ -14,15 +14,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.models.views import View
-from sqlalchemy import select
 
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.nudge.blocks import nudge_message
 from bot.nudge.items import Lookups, queue_items
 from bot.slack.text import escaped_short, shorten
+from db import agents as roster_store
 from db import nudge_rows
-from db.models import Agent, FollowUp
+from db.models import FollowUp
 from db.nudge_rows import NudgeRow
 from db.outcomes import loop_figures, team_attention
 
@@ -41,7 +41,7 @@ def _agent_rows(deps: Deps, user_id: str) -> _Queue:
     """The Slack user's due and upcoming follow-ups."""
     now = deps.clock.now()
     with deps.session_factory() as session:
-        agent = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
+        agent = roster_store.by_slack_id(session, user_id)
         if agent is None:
             return _Queue([], [], Lookups())
         rows = nudge_rows.open_for_agent(session, agent.id)
@@ -113,7 +113,7 @@ def home_view(deps: Deps, user_id: str) -> View:
 def _last_30_days(deps: Deps, user_id: str, now: datetime) -> list[Block]:
     """The agent's own figures: private to them, never a ranking."""
     with deps.session_factory() as session:
-        agent = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
+        agent = roster_store.by_slack_id(session, user_id)
         if agent is None:
             return []
         figures = loop_figures(session, now - timedelta(days=30), now, agent_id=agent.id)
@@ -135,7 +135,7 @@ def _last_30_days(deps: Deps, user_id: str, now: datetime) -> list[Block]:
 def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
     """For a lead: the team's overdue follow-ups and escalations still waiting."""
     with deps.session_factory() as session:
-        lead = session.scalar(select(Agent).where(Agent.slack_user_id == user_id))
+        lead = roster_store.by_slack_id(session, user_id)
         if lead is None or not lead.is_lead or lead.team_id is None:
             return []
         overdue, escalated = team_attention(session, lead.team_id, now)

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from bot.deps import Deps
 from bot.loop import views as ov
-from bot.loop.outcomes import (
-    OPEN,
-    Done,
-    audit_action,
-    done_for,
-    finished_text,
-    load_followup,
-    may_act,
-    modal_value,
-    refusal_text,
-    selected,
-)
+from bot.loop.access import load_followup, why_not
+from bot.loop.outcomes import Done, Errors, audit_action, done_for
 from bot.planning.plan import calendar_of
 from bot.rules.working_hours import WorkingCalendar
 
@@ -64,44 +53,35 @@ def snooze_until(
 
 
 def record_snooze(
-    deps: Deps, user_id: str, private_metadata: str, values: dict[str, Any]
-) -> tuple[dict[str, str] | None, Done | None]:
+    deps: Deps, user_id: str, meta: ov.ModalMeta, form: ov.SnoozeForm
+) -> tuple[Errors | None, Done | None]:
     """ "Snooze" from the modal: the option and, for "pick a date", the date."""
-    meta = ov.read_metadata(private_metadata)
-    option = selected(values, ov.B_WHEN, ov.A_WHEN)
-    raw_date = modal_value(values, ov.B_DATE, ov.A_DATE).get("selected_date")
-    picked = date.fromisoformat(raw_date) if raw_date else None
-    return apply_snooze(deps, user_id, int(meta["f"]), str(option), picked, meta)
+    return apply_snooze(deps, user_id, meta, form.option, form.picked)
 
 
 def apply_snooze(
-    deps: Deps,
-    user_id: str,
-    followup_id: int,
-    option: str,
-    picked: date | None,
-    meta: dict[str, Any],
-) -> tuple[dict[str, str] | None, Done | None]:
-    """Plan the follow-up again for the chosen working moment; errors keyed by modal block."""
+    deps: Deps, user_id: str, meta: ov.ModalMeta, option: str | None, picked: date | None
+) -> tuple[Errors | None, Done | None]:
+    """Plan the follow-up again for the chosen working moment; errors keyed by field ("when",
+    "date")."""
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        followup = load_followup(session, followup_id, lock=True)
-        if not may_act(session, followup, user_id):
-            return {ov.B_WHEN: refusal_text(followup)}, None
-        if followup.state not in OPEN:
-            return {ov.B_WHEN: finished_text(session, followup)}, None
+        followup = load_followup(session, meta.followup_id, lock=True)
+        refusal = why_not(session, followup, user_id)
+        if refusal is not None:
+            return {"when": refusal}, None
         calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        if option not in ov.SNOOZES:
-            return {ov.B_WHEN: "Choose when to be reminded."}, None
+        if option is None or option not in ov.SNOOZES:
+            return {"when": "Choose when to be reminded."}, None
         if option == "pick_date":
             if picked is None:
-                return {ov.B_DATE: "Pick a date."}, None
+                return {"date": "Pick a date."}, None
             today = now.astimezone(calendar.zone).date()
             if picked < today:
-                return {ov.B_DATE: "That date has passed: pick today or later."}, None
+                return {"date": "That date has passed: pick today or later."}, None
             # Checked before any arithmetic: 9999-12-31 plus a day would overflow.
             if picked > latest_snooze_day(today):
-                return {ov.B_DATE: too_far_text(latest_snooze_day(today))}, None
+                return {"date": too_far_text(latest_snooze_day(today))}, None
         until = snooze_until(option, picked, now, calendar)
         followup.state = "planned"
         followup.due_at = until
@@ -116,7 +96,7 @@ def apply_snooze(
             session,
             now,
             user_id,
-            meta,
+            meta.surface,
             followup,
             "snoozed",
             {"until": until.isoformat(), "option": option},

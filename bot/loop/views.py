@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -26,15 +25,6 @@ from slack_sdk.models.views import View
 
 from bot import ids
 from bot.slack.text import escaped_short
-
-# Block and action ids inside the modals (one place; the submission parser reads the same).
-B_RESULT, A_RESULT = "outcome_result", "result"
-B_SAID, A_SAID = "outcome_said", "said"
-B_CAUSE, A_CAUSE = "outcome_cause", "cause"
-B_ASKS, A_ASKS = "outcome_asks", "asks"
-B_REASON, A_REASON = "skip_reason", "reason"
-B_WHEN, A_WHEN = "snooze_when", "when"
-B_DATE, A_DATE = "snooze_date", "date"
 
 RESULTS: dict[str, str] = {
     "resolved": "Customer confirmed it's resolved",
@@ -71,14 +61,45 @@ class ModalCase:
     referral_eligible: bool
 
 
-def metadata(followup_id: int, channel: str | None, ts: str | None, surface: str) -> str:
-    """private_metadata: which follow-up, and which message to refresh afterwards (ids only)."""
-    return json.dumps({"f": followup_id, "c": channel, "t": ts, "s": surface})
+@dataclass(frozen=True)
+class ModalMeta:
+    """What a modal carries in its private_metadata (ids only): which follow-up, and which
+    message to refresh afterwards; `surface` is where the button was (dm, home, command)."""
+
+    followup_id: int
+    channel: str | None = None
+    ts: str | None = None
+    surface: str = "modal"
 
 
-def read_metadata(raw: str) -> dict[str, Any]:
-    value = json.loads(raw or "{}")
-    return value if isinstance(value, dict) else {}
+def metadata(meta: ModalMeta) -> str:
+    """private_metadata as the modal carries it (handlers/views/outcome.py reads it back)."""
+    return json.dumps({"f": meta.followup_id, "c": meta.channel, "t": meta.ts, "s": meta.surface})
+
+
+@dataclass(frozen=True)
+class OutcomeForm:
+    """The "Followed up" modal as submitted: each value as chosen, or None when left empty."""
+
+    result: str | None
+    said: str | None
+    cause: str | None
+    asks: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SkipForm:
+    """The "Skip" modal as submitted."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SnoozeForm:
+    """The "Snooze" modal as submitted: the option, and the date for "pick a date"."""
+
+    option: str | None
+    picked: date | None
 
 
 def _case_section(case: ModalCase) -> SectionBlock:
@@ -95,29 +116,31 @@ def outcome_modal(case: ModalCase, root_causes: list[str], private_metadata: str
     blocks: list[Block] = [
         _case_section(case),
         InputBlock(
-            block_id=B_RESULT,
+            block_id=ids.OUTCOME_RESULT,
             label="How did it go?",
             element=RadioButtonsElement(
-                action_id=A_RESULT,
+                action_id=ids.OUTCOME_RESULT_INPUT,
                 options=[Option(value=k, text=v) for k, v in RESULTS.items()],
             ),
         ),
         InputBlock(
-            block_id=B_SAID,
+            block_id=ids.OUTCOME_SAID,
             label="What the customer said",
             optional=True,
             hint="A sentence or two in their words: it feeds the weekly digest.",
-            element=PlainTextInputElement(action_id=A_SAID, multiline=True, max_length=SAID_LIMIT),
+            element=PlainTextInputElement(
+                action_id=ids.OUTCOME_SAID_INPUT, multiline=True, max_length=SAID_LIMIT
+            ),
         ),
     ]
     if root_causes:
         blocks.append(
             InputBlock(
-                block_id=B_CAUSE,
+                block_id=ids.OUTCOME_CAUSE,
                 label="Root cause",
                 optional=True,
                 element=StaticSelectElement(
-                    action_id=A_CAUSE,
+                    action_id=ids.OUTCOME_CAUSE_INPUT,
                     placeholder="Why did this case happen?",
                     options=[Option(value=c[:75], text=c[:75]) for c in root_causes[:100]],
                 ),
@@ -132,12 +155,13 @@ def outcome_modal(case: ModalCase, root_causes: list[str], private_metadata: str
     if asks:
         blocks.append(
             InputBlock(
-                block_id=B_ASKS,
+                block_id=ids.OUTCOME_ASKS,
                 label="Reviews and referrals",
                 optional=True,
                 hint="A referral is only for a customer who confirmed it's resolved.",
                 element=CheckboxesElement(
-                    action_id=A_ASKS, options=[Option(value=k, text=ASKS[k]) for k in asks]
+                    action_id=ids.OUTCOME_ASKS_INPUT,
+                    options=[Option(value=k, text=ASKS[k]) for k in asks],
                 ),
             )
         )
@@ -164,10 +188,13 @@ def skip_modal(case: ModalCase, private_metadata: str) -> View:
         blocks=[
             _case_section(case),
             InputBlock(
-                block_id=B_REASON,
+                block_id=ids.SKIP_REASON,
                 label="Why skip it?",
                 element=PlainTextInputElement(
-                    action_id=A_REASON, multiline=True, min_length=3, max_length=REASON_LIMIT
+                    action_id=ids.SKIP_REASON_INPUT,
+                    multiline=True,
+                    min_length=3,
+                    max_length=REASON_LIMIT,
                 ),
             ),
         ],
@@ -186,19 +213,21 @@ def snooze_modal(case: ModalCase, private_metadata: str, today: date) -> View:
         blocks=[
             _case_section(case),
             InputBlock(
-                block_id=B_WHEN,
+                block_id=ids.SNOOZE_WHEN,
                 label="Remind me",
                 element=RadioButtonsElement(
-                    action_id=A_WHEN,
+                    action_id=ids.SNOOZE_WHEN_INPUT,
                     options=[Option(value=k, text=v) for k, v in SNOOZES.items()],
                     initial_option=Option(value="next_morning", text=SNOOZES["next_morning"]),
                 ),
             ),
             InputBlock(
-                block_id=B_DATE,
+                block_id=ids.SNOOZE_DATE,
                 label="Date",
                 optional=True,
-                element=DatePickerElement(action_id=A_DATE, initial_date=today.isoformat()),
+                element=DatePickerElement(
+                    action_id=ids.SNOOZE_DATE_INPUT, initial_date=today.isoformat()
+                ),
             ),
         ],
     )

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.nudge.blocks import Message, NudgeItem, nudge_message, resolved_message
 from bot.render.drafts import Draft, DraftContext
 from bot.slack.block_dicts import as_dict
+from db import agents as agent_store
 from db import followups as followup_store
 from db import nudge_rows
-from db.models import Agent, Outcome
+from db import outcomes as outcome_store
 from db.nudge_rows import NudgeRow
 from db.outcomes import customers_invited_to_review_since, first_confirmed_touches
 
@@ -57,7 +57,7 @@ class Lookups:
         handed = {f.handed_from_id for f in rows if f.handed_from_id is not None}
         names: dict[int, str] = {}
         if handed:
-            for agent in session.scalars(select(Agent).where(Agent.id.in_(handed))):
+            for agent in agent_store.by_ids(session, handed):
                 names[agent.id] = agent.display_name or agent.slack_user_id
         return cls(first_confirmed_touches(session, referral), names)
 
@@ -141,8 +141,8 @@ def queue_items(
     """Items for a queue (/followup due, App Home): drafts only for those shown in full.
 
     The message shows the first `batch_cap` (highest priority, then oldest) with their
-    drafts and lists the rest by subject; rendering two hundred drafts to show five made
-    `/followup due` cost ~35 ms of CPU per request under load (bench_slack).
+    drafts and lists the rest by subject; drafts are rendered only for those shown, as
+    rendering every open one is costly under load (docs/performance.md).
     """
     ordered = sorted(rows, key=lambda f: (-f.priority, f.due_at, f.closed_at, str(f.id)))
     cap = deps.policy.batch_cap
@@ -240,10 +240,10 @@ def outcome_text(session: Session, row: NudgeRow, now: datetime) -> str:
     if row.state == "planned" and row.snoozed_until and row.snoozed_until > now:
         return "Snoozed: I'll bring it back at the time you picked."
     text = FINISHED_TEXT.get(row.state, "")
-    outcome = session.scalar(select(Outcome).where(Outcome.follow_up_id == row.id))
+    outcome = outcome_store.for_followup(session, row.id)
     if outcome is None:
         return text
-    recorder = session.scalar(select(Agent).where(Agent.slack_user_id == outcome.recorded_by))
+    recorder = agent_store.by_slack_id(session, outcome.recorded_by)
     name = (recorder.display_name if recorder else None) or outcome.recorded_by
     who = f" Recorded by {name}."
     if outcome.skip_reason:

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
+from bot.people.triage import send_to_triage
 from db import cases as store
 from db import followups as followup_store
 from db.models import Agent, FollowUp
@@ -97,7 +98,6 @@ def agent_for_email(deps: Deps, email: str, team_id: int | None) -> Agent | None
 
 def resolve_assignee(deps: Deps, followup_id: int) -> int | None:
     """Find who should do an unassigned follow-up; None (and triage) when nobody can be found."""
-    from bot.people.triage import send_to_triage
 
     with deps.session_factory() as session:
         followup = session.get(FollowUp, followup_id)

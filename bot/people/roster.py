@@ -29,6 +29,7 @@ from bot.cases import SOURCES
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.people.profiles import agent_for_email, name_of
+from bot.planning.plan import team_defaults
 from bot.slack.text import escape, escaped_short
 from db import agents as roster_store
 from db import cases as store
@@ -175,7 +176,6 @@ def make_lead(
     deps: Deps, who: str, *, team: str | None, of: Sequence[str] = (), actor: str
 ) -> tuple[Person, list[Person]]:
     """Mark `who` a lead (of `team` when given) and the lead of each agent in `of`."""
-    from bot.intake.accept import team_defaults
 
     lead = person(deps, who)
     agents = [person(deps, name) for name in of]

@@ -53,7 +53,7 @@ def triage_blocks(
     else:
         blocks.append(
             ActionsBlock(
-                block_id=f"triage-assign-{followup_id}",
+                block_id=f"{ids.TRIAGE_ASSIGN_BLOCK_PREFIX}{followup_id}",
                 elements=[
                     UserSelectElement(
                         action_id=ids.ACTION_TRIAGE_ASSIGN, placeholder="Who should follow up?"

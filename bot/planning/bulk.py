@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.cases import ClosedCase
-from bot.planning.plan import calendar_of, row_head
+from bot.planning.plan import calendar_of, row_head, team_defaults
 from bot.rules.policy import (
     CaseFacts,
     Match,
@@ -268,8 +268,6 @@ class Planner:
     def team(self, session: Any, slug: str | None) -> Team:
         found = self._team_as_written.get(slug)
         if found is None:
-            from bot.intake.accept import team_defaults
-
             key = (slug or "default").strip().lower()[:80] or "default"
             found = self.teams.get(key)
             if found is None:

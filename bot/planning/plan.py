@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import Channel, Kind, Severity
@@ -13,6 +13,7 @@ from bot.deps import Deps
 from bot.rules.policy import Role
 from bot.rules.touch_plan import CalendarFor, PlannedTouch, TouchStep, explain, plan_touches
 from bot.rules.working_hours import WorkingCalendar, clock_text
+from db import agents as agent_store
 from db import cases as store
 from db import followups as followup_store
 from db.bulk import FOLLOWUP_COLUMNS
@@ -79,12 +80,7 @@ def team_lead(session: Session, team: Team | None, owner: Agent | None) -> Agent
         return owner.lead
     if team is None:
         return None
-    return session.scalar(
-        select(Agent)
-        .where(Agent.team_id == team.id, Agent.is_lead.is_(True))
-        .order_by(Agent.id)
-        .limit(1)
-    )
+    return agent_store.first_lead(session, team.id)
 
 
 def lead_of(session: Session, followup: FollowUp) -> Agent | None:
@@ -219,3 +215,12 @@ def explain_case(deps: Deps, reference: str) -> str:
         return explain(
             CaseFacts.of(case), case.closed_at, deps.policy, _calendar_for(deps, case, people)
         )
+
+
+def team_defaults(deps: Deps) -> dict[str, Any]:
+    """A new team's settings, from the policy's defaults and the environment."""
+    return {
+        **team_calendar_fields(deps.policy.calendar),
+        "digest_channel": deps.settings.digest_channel,
+        "escalation_channel": deps.settings.escalation_channel,
+    }

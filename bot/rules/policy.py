@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from functools import cached_property
-from pathlib import Path
 from typing import Protocol, TypeVar
 
 from bot.cases import Channel, Kind, Severity
@@ -264,17 +263,3 @@ def describe_case(case: CaseFacts) -> str:
     parts.append(f"team {case.team}" if case.team else "no team")
     parts.append(f"tags {', '.join(case.tags)}" if case.tags else "no tags")
     return ", ".join(parts)
-
-
-def load_policy(path: Path | None = None) -> Policy:
-    """The policy in `path` (FOLLOWUP_POLICY), or the shipped default when None."""
-    from bot.rules.policy_file import load_policy as load
-
-    return load(path)
-
-
-def parse_policy(text: str, source: str = "policy.toml") -> Policy:
-    """A policy from TOML text; errors name `source`, the rule and the field."""
-    from bot.rules.policy_file import parse_policy as parse
-
-    return parse(text, source)

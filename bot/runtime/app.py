@@ -13,6 +13,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.deps import Deps
 from bot.runtime.listener_pool import ListenerPool
+from handlers import register
 
 log = logging.getLogger("followup.app")
 
@@ -27,9 +28,9 @@ class StickyAck(Ack):
 
     Bolt's thread runner (slack-bolt 1.30, `ThreadListenerRunner.run`) sets `ack.response`
     back to None when a listener raises after it acked. The request thread polls for the ack
-    every 10 ms, so a listener failing within those 10 ms of `ack()` (a database outage, a
-    Slack call refused at once) cost the user their acknowledgement: Slack got nothing for 3 s,
-    then a 404 "unhandled request".
+    every 10 ms, so without this a listener failing within those 10 ms of `ack()` (a database
+    outage, a Slack call refused at once) costs the user their acknowledgement: Slack gets
+    nothing for 3 s, then a 404 "unhandled request".
     """
 
     @property
@@ -74,7 +75,6 @@ def build_app(
     `verify_token`) Bolt calls `auth.test` on the first request, and if Slack fails that call
     it drops the request and shows the user "please reinstall this app".
     """
-    from handlers import register
 
     app = App(
         client=deps.client,

@@ -2,9 +2,8 @@
 
 Bolt hands every request's listener to its executor with `submit`, in the request thread,
 before the HTTP answer goes out. `ThreadPoolExecutor.submit` takes the pool's lock and a
-process-wide one on every call (and starts threads lazily while holding them); under load the
-request threads queued on those two locks, each hand-over a thread wake-up (py-spy on
-bench/bench_slack.py: 15% of every thread's samples during a saturating `/followup due` run).
+process-wide one on every call (and starts threads lazily while holding them), so under load
+request threads queue on those two locks, each hand-over a thread wake-up (docs/performance.md).
 Here every worker starts up front and `submit` only puts the work on a `queue.SimpleQueue`
 (and counts it, under a lock held for that one addition, for `wait_idle`).
 """

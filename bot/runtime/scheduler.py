@@ -10,6 +10,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.deps import Deps
+from bot.digest.post import digest_due_pass
+from bot.dispatch.dispatcher import dispatch_pass
+from bot.dispatch.overdue import overdue_pass
 
 log = logging.getLogger("followup.scheduler")
 
@@ -28,8 +31,6 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
     Every job first runs at start-up, then at its interval: a restart delays no due DM,
     reminder or digest by a whole interval (the digest's is 5 minutes).
     """
-    from bot.dispatch.dispatcher import dispatch_pass
-    from bot.dispatch.overdue import overdue_pass
 
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -76,7 +77,6 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
 
 def add_digest_job(scheduler: BackgroundScheduler, deps: Deps) -> None:
     """Every few minutes: post each team's weekly digest once it is due (see bot.digest.post)."""
-    from bot.digest.post import digest_due_pass
 
     def digest_job() -> None:
         try:

@@ -14,15 +14,13 @@ from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
 from bot.deps import Deps
 from bot.runtime.slack_door import MAX_SLACK_BODY, Refusal, body_problem, check_signature
-from db.engine import READ_ONLY
+from db import engine as db_engine
 
 log = logging.getLogger("followup.server")
 
@@ -58,12 +56,7 @@ def _json(
 def database_ok(deps: Deps) -> bool:
     """True when the database answers a trivial query (a read: it never queues for SQLite's
     writer lock)."""
-    try:
-        with deps.engine.connect() as connection:
-            connection.execution_options(**READ_ONLY).execute(text("SELECT 1"))
-        return True
-    except (OperationalError, DBAPIError):
-        return False
+    return db_engine.ping(deps.engine)
 
 
 HEALTH_WAIT_SECONDS = 1.0
@@ -186,7 +179,7 @@ class FollowupWSGI:
         }
         try:
             status, payload = self.receive_webhook(self.deps, request)
-        except DataError:
+        except db_engine.VALUE_REFUSED:
             # The database refused one of its values (validation should have caught it): a
             # retry would be refused again, so the sender must not be told to retry.
             log.warning("webhook %s: the database refused a value of the delivery", source)
@@ -195,7 +188,7 @@ class FollowupWSGI:
                 400,
                 {"error": "a value of this delivery cannot be stored (too long or not text)"},
             )
-        except (OperationalError, DBAPIError):
+        except db_engine.DATABASE_DOWN:
             log.warning("webhook %s: database unavailable, asking the sender to retry", source)
             return _json(
                 start_response,
@@ -243,7 +236,7 @@ ROOM_AT = 0.9
 
 class _GuardedChannel(HTTPChannel):
     """waitress's channel, noting when the request now arriving began (its own idle timeout
-    restarts at every byte, so a client trickling a byte every few seconds was never closed)."""
+    restarts at every byte, so a client trickling a byte every few seconds is never closed)."""
 
     partial_since: float | None = None
 
@@ -294,7 +287,7 @@ class HttpServer:
     Slow or many clients cannot hold it: idle and trickling connections are closed (above);
     poll() rather than select(), so more than 1,024 sockets work; a body over 2 MiB is refused
     by waitress from its Content-Length before it is read, one over 1 MiB by us (JSON). More
-    connections than CONNECTION_LIMIT are the reverse proxy's to absorb (see the README).
+    connections than CONNECTION_LIMIT are the reverse proxy's to absorb (docs/deploy.md).
     """
 
     def __init__(

@@ -3,10 +3,10 @@
 Slack signs each request it sends: `X-Slack-Request-Timestamp` is unix seconds and
 `X-Slack-Signature` is `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` keyed with the
 app's signing secret; a timestamp more than five minutes from local time is to be refused as a
-possible replay (https://api.slack.com/authentication/verifying-requests-from-slack). Bolt
-checks the same, but only after its adapter has read and decoded the whole body, and a
-non-numeric timestamp crashes its check into the error handler, which then answered the
-unverified body's `response_url`. Here nothing unverified is parsed, answered 500 or acted on.
+possible replay (Slack's "Verifying requests from Slack"). Bolt checks the same, but only
+after its adapter has read and decoded the whole body, and a non-numeric timestamp crashes its
+check into the error handler, which would answer the unverified body's `response_url`. Here
+nothing unverified is parsed, answered 500 or acted on.
 """
 
 from __future__ import annotations

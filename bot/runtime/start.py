@@ -21,12 +21,18 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.web import SlackResponse
-from sqlalchemy import inspect
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps, make_web_client
+from bot.render.templates import Renderer, check_templates
+from bot.rules.policy_file import load_policy
+from bot.runtime.app import build_app, listener_pool
+from bot.runtime.scheduler import build_scheduler, stop_scheduler
 from bot.runtime.server import FollowupWSGI, HttpServer
+from db import migrate
+from db.engine import make_engine, make_session_factory
+from handlers.webhooks.receive import receive_webhook
 
 log = logging.getLogger("followup.run")
 
@@ -42,9 +48,6 @@ class StartupError(Exception):
 
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
     """Database, clock, Slack client, policy and renderer for `settings`, built once."""
-    from bot.render.templates import Renderer
-    from bot.rules.policy import load_policy
-    from db.engine import make_engine, make_session_factory
 
     engine = make_engine(settings.database_url)
     return Deps(
@@ -60,16 +63,10 @@ def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
 
 def ensure_schema(deps: Deps) -> None:
     """SQLite is migrated on start; PostgreSQL must already be at head (`followup db upgrade`)."""
-    from db import migrate
-
     if deps.engine.dialect.name == "sqlite":
         migrate.upgrade(deps.settings.database_url, engine=deps.engine)
         return
-    with deps.engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
-        current = None
-        if "alembic_version" in tables:
-            current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    current = migrate.current_revision(deps.engine)
     if current != migrate.current_head():
         raise StartupError(
             f"the database schema is at {current or 'nothing'}, the code needs "
@@ -92,7 +89,6 @@ class Running:
 
     def stop(self) -> None:
         """Take no more requests, let what was acknowledged finish, then close the database."""
-        from bot.runtime.scheduler import stop_scheduler
 
         if self.stopped:
             return
@@ -131,22 +127,18 @@ GIL_SWITCH_SECONDS = 0.001
 """How long a thread may hold the GIL while others wait (CPython's default is 5 ms); set by
 `start` and by `followup dispatch`.
 
-The webhook writer and every database call release the GIL for each statement and must win
-it back from up to `HTTP_THREADS` busy request threads; at 5 ms a batch of ten statements
-could wait 50 ms for it. At 1 ms webhook ingest was about 2x faster (bench/bench_webhooks.py).
-The dispatcher's delivery threads wait on Slack's answers the same way: at 1 ms a pass sent
-about 12% more DMs a second (bench/bench_dispatch.py).
+The webhook writer, every database call and the delivery threads waiting on Slack release the
+GIL and must win it back from busy request threads: 1 ms hands it back sooner
+(docs/performance.md).
 """
 
 
 GC_YOUNG_THRESHOLD = 20_000
 """Allocations between two young-generation collections (CPython's default is 700).
 
-Each Slack request, webhook and DM allocates thousands of short-lived objects, so at 700 the
-collector ran about a thousand times a second under load, and its full collections, every
-few dozen, walked the whole heap while every thread waited: up to 0.6 s (bench/bench_slack.py,
-measured with gc.callbacks). At 20,000, collections are 60 times fewer and the paced
-`/followup due` p99 fell from 222 ms to 38 ms.
+Each Slack request, webhook and DM allocates thousands of short-lived objects; at 700 the
+collector runs so often that its full collections, which stop every thread while they walk the
+whole heap, dominate tail latency (docs/performance.md).
 """
 
 
@@ -165,9 +157,6 @@ def start(
     socket_ping_seconds: float = SOCKET_PING_SECONDS,
 ) -> Running:
     """Start the HTTP server, Socket Mode (when configured) and the scheduler; return at once."""
-    from bot.intake.accept import receive_webhook
-    from bot.runtime.app import build_app, listener_pool
-    from bot.runtime.scheduler import build_scheduler
 
     tune_interpreter()
     auth_test = check_slack(deps) if verify_token else None
@@ -228,7 +217,6 @@ def _signals_set(stop: threading.Event) -> Iterator[None]:
 
 def check_templates_at_start(deps: Deps) -> None:
     """A team's template overrides must render: a typo stops start-up, naming file and line."""
-    from bot.render.templates import check_templates
 
     if deps.settings.templates_dir is None:
         return

@@ -1,10 +1,9 @@
 """Block Kit objects to the dicts `chat.postMessage` takes: slack-sdk's `to_dict`, faster.
 
-slack-sdk's `JsonObject.to_dict` validates each object and then walks every nested object's
-already-converted dict once more for each level above it; for a nudge DM of 27 blocks that
-was 0.86 ms, the largest cost of a DM in the dispatcher after the HTTP call itself. This
-does the same in one walk: every object's validators run (lengths, counts, shapes), objects
-with a `to_dict` of their own keep it, and the output is identical
+slack-sdk's `JsonObject.to_dict` walks every nested object's already-converted dict once more
+for each level above it, the largest cost of a DM after the HTTP call (docs/performance.md).
+This does the same in one walk: every object's validators run (lengths, counts, shapes),
+objects with a `to_dict` of their own keep it, and the output is identical
 (tests/slack/test_block_dicts.py compares them on every message the bot builds).
 """
 

@@ -3,8 +3,8 @@
 Slack's rule is per method and workspace: after a 429, wait `Retry-After` seconds before calling
 that method again, and an app that keeps calling while limited risks being disabled. slack-sdk's
 `RateLimitErrorRetryHandler` waits only in the thread that got the 429 (plus up to a second of
-jitter): the other threads go on calling into the limit, and each learns of it from its own 429.
-Measured with 8 delivery threads and a 40 posts/s limit, that took 1.34x the ideal time.
+jitter): the other threads go on calling into the limit, and each learns of it from its own 429
+while Slack's allowance goes unused.
 
 Here every thread calling a method shares one `_Pace`:
 
@@ -24,10 +24,8 @@ Here every thread calling a method shares one `_Pace`:
 - **Probe**: above that, one percent more every five seconds callers wait, so a limit that rose
   is found again. A method nobody waited on for a minute is unpaced again.
 
-Measured (bench/bench_dispatch.py, 2,000 DMs at 40 posts/s in bursts of 10) this takes about
-1.08x the ideal N/R, against 1.34x before; most of the rest is the first two Retry-After waits
-and the ramp up to the limit. Times come from an injected monotonic clock and sleep, so tests
-drive it without waiting.
+How close this comes to the ideal N/R is in docs/performance.md. Times come from an injected
+monotonic clock and sleep, so tests drive it without waiting.
 """
 
 from __future__ import annotations

@@ -9,9 +9,7 @@ from handlers.actions import digest_drilldown, escalation_handled, followup_butt
 
 
 def register(app: App) -> None:
-    app.action(ids.ACTION_FOLLOWED_UP)(followup_buttons.handle_followed_up)
-    app.action(ids.ACTION_SNOOZE)(followup_buttons.handle_snooze)
-    app.action(ids.ACTION_SKIP)(followup_buttons.handle_skip)
+    app.action(followup_buttons.ACTION_PATTERN)(followup_buttons.handle_followup_button)
     app.action(ids.ACTION_ESCALATION_HANDLED)(escalation_handled.handle_escalation_handled)
     app.action(ids.ACTION_TRIAGE_ASSIGN)(triage_assign.handle_triage_assign)
     app.action(digest_drilldown.ACTION_PATTERN)(digest_drilldown.handle_digest_drilldown)

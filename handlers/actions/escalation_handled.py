@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
+from bot.loop.access import Refused
 from bot.loop.escalation import mark_escalation_handled
-from bot.loop.outcomes import Refused
 from bot.nudge.items import refresh_messages
 from handlers.actions.common import OUT_OF_DATE, SLACK_CHANNEL, SLACK_TS, row_id, slack_id, tell
 

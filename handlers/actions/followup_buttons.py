@@ -1,14 +1,26 @@
-"""A follow-up's buttons (DM, /followup due, App Home): open the matching modal at once."""
+"""A follow-up's buttons (DM, /followup due, App Home): one listener for the family; each
+opens the matching modal at once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot import ids
 from bot.deps import Deps
-from bot.loop.outcomes import Refused, prepare_modal
+from bot.loop.access import ModalKind, Refused, prepare_modal
+from bot.loop.views import ModalMeta
 from handlers.actions.common import OUT_OF_DATE, row_id, tell
+
+MODALS: dict[str, ModalKind] = {
+    ids.ACTION_FOLLOWED_UP: "done",
+    ids.ACTION_SNOOZE: "snooze",
+    ids.ACTION_SKIP: "skip",
+}
+"""Which modal each button opens."""
+ACTION_PATTERN = re.compile("^(" + "|".join(re.escape(action) for action in MODALS) + ")$")
 
 
 def _origin(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
@@ -19,8 +31,7 @@ def _origin(body: dict[str, Any]) -> tuple[str | None, str | None, str]:
     return channel, container.get("message_ts"), "dm" if str(channel).startswith("D") else "message"
 
 
-def _open(
-    kind: str,
+def handle_followup_button(
     ack: Ack,
     body: dict[str, Any],
     action: dict[str, Any],
@@ -31,46 +42,15 @@ def _open(
     ack()
     channel, ts, surface = _origin(body)
     followup_id = row_id(action.get("value"))
-    if followup_id is None:
+    kind = MODALS.get(str(action.get("action_id")))
+    if followup_id is None or kind is None:
         tell(body, client, respond, OUT_OF_DATE)
         return
+    meta = ModalMeta(followup_id, channel, ts, surface)
     try:
-        view = prepare_modal(deps, kind, followup_id, body["user"]["id"], channel, ts, surface)
+        view = prepare_modal(deps, kind, meta, body["user"]["id"])
     except Refused as refused:
         tell(body, client, respond, str(refused))
         return
     # trigger_id lives about 3 seconds: the modal is built from our own tables, no Slack calls.
     client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-def handle_followed_up(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: Any,
-    respond: Respond,
-    deps: Deps,
-) -> None:
-    _open("done", ack, body, action, client, respond, deps)
-
-
-def handle_snooze(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: Any,
-    respond: Respond,
-    deps: Deps,
-) -> None:
-    _open("snooze", ack, body, action, client, respond, deps)
-
-
-def handle_skip(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: Any,
-    respond: Respond,
-    deps: Deps,
-) -> None:
-    _open("skip", ack, body, action, client, respond, deps)

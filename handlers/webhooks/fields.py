@@ -303,8 +303,9 @@ def template_body_fields(
 ) -> dict[str, Any]:
     """Case fields from a body an admin writes with a helpdesk's placeholders.
 
-    Zendesk triggers and Freshdesk automation rules both post such a flat body, with keys the
-    README's templates fix; only the names of the owner, company and time keys differ.
+    Zendesk triggers and Freshdesk automation rules both post such a flat body, with keys our
+    templates fix (ZENDESK_TRIGGER_BODY, FRESHDESK_RULE_BODY; docs/helpdesks.md); only the
+    names of the owner, company and time keys differ.
     """
     ticket_id = required_ident(data.get("ticket_id"), "ticket_id")
     if event is Event.CLOSED:

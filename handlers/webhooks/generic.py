@@ -1,4 +1,4 @@
-"""`generic`: our own documented JSON for any helpdesk or script (DESIGN.md, "Webhooks").
+"""`generic`: our own documented JSON for any helpdesk or script (docs/helpdesks.md).
 
 Signing is ours too: `X-Followup-Timestamp: <unix seconds>` and
 `X-Followup-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, refused when the

@@ -6,9 +6,7 @@ Monday 23 Nov at 10:00. Grace (New York) is her lead.
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,12 +16,11 @@ from sqlalchemy import select
 
 from bot.dispatch.dispatcher import dispatch_pass
 from bot.dispatch.overdue import OverdueReport, overdue_pass
-from bot.intake.accept import team_defaults
+from bot.planning.plan import team_defaults
 from bot.runtime.scheduler import JOB_DISPATCH, JOB_OVERDUE, build_scheduler
 from db import cases as store
 from db import digest as digest_store
 from db.models import Agent, AuditEntry, FollowUp
-from handlers.webhooks.generic import sign_generic
 
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -40,13 +37,7 @@ def post_case(bot: Any, **fields: Any) -> int:
         "kind": "request",
         **fields,
     }
-    body = json.dumps(payload).encode()
-    headers = sign_generic("generic-webhook-secret", body, bot.clock.now())
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic", data=body, headers=headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return int(response.status)
+    return int(bot.post_generic(payload)[0])
 
 
 def people(

@@ -6,9 +6,6 @@ in Socket Mode (SLACK_APP_TOKEN set; envelopes over the WebSocket the bot opens 
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +18,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.runtime.start import Running
 from bot.sandbox import SlackDriver, SlackSandbox
-from handlers.webhooks.generic import sign_generic
+from tests.posting import post_generic
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 WEBHOOK_SECRET = "e2e-generic-webhook-secret"
@@ -131,15 +128,6 @@ def post_case() -> Callable[..., tuple[int, dict[str, Any]]]:
             "channel": "email",
             **fields,
         }
-        body = json.dumps(payload).encode()
-        headers = sign_generic(WEBHOOK_SECRET, body, bot.clock.now())
-        request = urllib.request.Request(
-            f"{bot.url}/webhooks/generic", data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+        return post_generic(bot, payload, secret=WEBHOOK_SECRET)
 
     return post

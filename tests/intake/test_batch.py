@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.cases import Channel, ClosedCase, Event, Kind, Severity
+from bot.group_commit import GroupCommit
+from bot.intake import batch as intake_batch
 from bot.intake.accept import accept_case
-from bot.intake.batch import Delivery, IntakeWriter, Written, write_together
+from bot.intake.batch import Delivery, Written, write_together
 from bot.planning.bulk import Planner
 from db import cases as store
 from db.models import Agent, AgentLink, AuditEntry, Case, FollowUp, InboundDelivery
@@ -144,13 +146,20 @@ def _snapshot(bot: Any, prefix: str) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _write(writer: GroupCommit[Delivery], deps: Any, delivery: Delivery) -> Written:
+    """What `write_delivery` does, through `writer` rather than the bot's own."""
+    writer.commit(delivery, lambda batch: intake_batch.write_each_way(deps, batch))
+    assert delivery.written is not None
+    return delivery.written
+
+
 def test_a_batch_stores_and_plans_exactly_as_each_case_alone(bot_on_each_db: Any) -> None:
     bot = bot_on_each_db
     _people(bot)
     for closed in _variety("ALONE-"):
         with bot.deps.session_factory.begin() as session:
             accept_case(session, bot.deps, closed, actor="test", surface="test")
-    writer = IntakeWriter()
+    writer = GroupCommit()
     batch = [Delivery(c.source, [c], None) for c in _variety("BATCH-")]
     with bot.deps.session_factory.begin() as session:
         written = write_together(session, bot.deps, batch)
@@ -219,13 +228,13 @@ def test_a_failing_delivery_fails_alone_and_the_rest_are_written(
         return real(self, case, *args, **kwargs)
 
     monkeypatch.setattr(Planner, "touches", touches)
-    writer = IntakeWriter()
+    writer = GroupCommit()
     cases = [closed_case(name) for name in ("A", "BAD", "C")]
     deliveries = [Delivery("generic", [c], None) for c in cases]
     writer._queue.extend(deliveries[1:])  # waiting behind the first, as under load
-    assert writer.write(bot.deps, deliveries[0]).changes == [store.Change.NEW]
+    assert _write(writer, bot.deps, deliveries[0]).changes == [store.Change.NEW]
     # One batch of three: it failed as a whole, then each delivery was written alone.
-    assert (writer.batches, writer.deliveries) == (1, 3)
+    assert (writer.batches, writer.items) == (1, 3)
     assert deliveries[2].written is not None and deliveries[2].written.is_new
     assert isinstance(deliveries[1].error, RuntimeError)
     with bot.deps.session_factory() as session:
@@ -236,21 +245,21 @@ def test_a_failing_delivery_fails_alone_and_the_rest_are_written(
 
 def test_concurrent_deliveries_are_committed_together_and_each_answered(bot: Any) -> None:
     writer = bot.deps.intake
-    before = (writer.batches, writer.deliveries)
+    before = (writer.batches, writer.items)
     answers: dict[str, Any] = {}
     start = threading.Barrier(24)
 
     def send(i: int) -> None:
         start.wait()
         closed = closed_case(f"C-{i % 12}", f"Case {i}")
-        answers[f"{i}"] = writer.write(bot.deps, Delivery("generic", [closed], None))
+        answers[f"{i}"] = _write(writer, bot.deps, Delivery("generic", [closed], None))
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(24)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    batches, deliveries = writer.batches - before[0], writer.deliveries - before[1]
+    batches, deliveries = writer.batches - before[0], writer.items - before[1]
     assert deliveries >= 24 and batches < deliveries  # some were written together
     changes = sorted(change for answer in answers.values() for change in answer.changes)
     assert changes.count(store.Change.NEW) == 12 and changes.count(store.Change.DUPLICATE) == 12
@@ -269,24 +278,24 @@ class _WriterStopped(BaseException):
 def test_a_writer_stopped_mid_batch_hands_the_writing_on_and_nobody_waits_forever(
     bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = IntakeWriter._write_each_way
+    real = intake_batch.write_each_way
     holding, release = threading.Event(), threading.Event()
 
-    def first_batch_stops(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+    def first_batch_stops(deps: Any, batch: list[Delivery]) -> None:
         if any(d.cases[0].external_id == "FIRST" for d in batch):
             holding.set()
             release.wait(10)
             raise _WriterStopped
-        real(self, deps, batch)
+        real(deps, batch)
 
-    monkeypatch.setattr(IntakeWriter, "_write_each_way", first_batch_stops)
-    writer = IntakeWriter()
+    monkeypatch.setattr(intake_batch, "write_each_way", first_batch_stops)
+    writer = GroupCommit()
     answers: dict[str, Any] = {}
 
     def send(name: str) -> None:
         closed = closed_case(name)
         try:
-            answers[name] = writer.write(bot.deps, Delivery("generic", [closed], None)).changes
+            answers[name] = _write(writer, bot.deps, Delivery("generic", [closed], None)).changes
         except _WriterStopped as stopped:
             answers[name] = stopped
 
@@ -315,14 +324,14 @@ def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time
     bot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While deliveries keep arriving, the writer's own answer is not held back for ever."""
-    monkeypatch.setattr("bot.intake.batch.DRAIN_SECONDS", 0.05)
-    real = IntakeWriter._write_each_way
+    monkeypatch.setattr("bot.group_commit.DRAIN_SECONDS", 0.05)
+    real = intake_batch.write_each_way
 
-    def slowly(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+    def slowly(deps: Any, batch: list[Delivery]) -> None:
         time.sleep(0.01)  # deliveries arrive faster than batches finish: the queue never empties
-        real(self, deps, batch)
+        real(deps, batch)
 
-    monkeypatch.setattr(IntakeWriter, "_write_each_way", slowly)
+    monkeypatch.setattr(intake_batch, "write_each_way", slowly)
     writer = bot.deps.intake
     took: list[float] = []
     errors: list[BaseException] = []
@@ -331,7 +340,7 @@ def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time
         closed = closed_case(name)
         started = time.monotonic()
         try:
-            writer.write(bot.deps, Delivery("generic", [closed], None))
+            _write(writer, bot.deps, Delivery("generic", [closed], None))
         except BaseException as error:
             errors.append(error)
         took.append(time.monotonic() - started)
@@ -353,17 +362,17 @@ def test_a_writer_whose_own_delivery_is_written_hands_over_within_its_drain_time
 def test_wait_idle_waits_for_the_delivery_being_written(monkeypatch: pytest.MonkeyPatch) -> None:
     holding, release = threading.Event(), threading.Event()
 
-    def held(self: IntakeWriter, deps: Any, batch: list[Delivery]) -> None:
+    def held(deps: Any, batch: list[Delivery]) -> None:
         holding.set()
         release.wait(10)
         for delivery in batch:
             delivery.written = Written()
 
-    monkeypatch.setattr(IntakeWriter, "_write_each_way", held)
-    writer = IntakeWriter()
+    monkeypatch.setattr(intake_batch, "write_each_way", held)
+    writer = GroupCommit()
     assert writer.wait_idle(0), "a new writer is idle"
     delivery = Delivery("generic", [closed_case("IDLE")], None)
-    sender = threading.Thread(target=writer.write, args=(None, delivery))
+    sender = threading.Thread(target=_write, args=(writer, None, delivery))
     sender.start()
     try:
         assert holding.wait(10), "the delivery is being written"

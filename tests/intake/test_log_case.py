@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot import ids
-from bot.intake.log_case import log_case_modal, read_submission
+from bot.intake.log_case import Submitted, log_case_modal, read_submission
 from bot.sandbox.waiting import wait_for
 from db.models import Case, FollowUp
+from handlers.views.log_case import block_errors, read_log_case
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # the `clock` fixture's Friday
 
@@ -39,13 +40,14 @@ def read(**values: Any) -> Any:
         ids.LOG_OWNER: "U0AGENT",
     }
     base.update(values)
-    return read_submission(
-        state(**base),
+    submitted = read_submission(
+        read_log_case(state(**base)),
         logger="U0AGENT",
         view_id="V123",
-        metadata=json.dumps({"tz": "Europe/London"}),
+        tz=ZoneInfo("Europe/London"),
         now=NOW,
     )
+    return Submitted(submitted.case, block_errors(submitted.errors))
 
 
 def test_modal_validates_as_block_kit_and_defaults_to_today_and_the_logger() -> None:

@@ -7,7 +7,6 @@ Linus in Tokyo.
 from __future__ import annotations
 
 import json
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,14 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from bot import ids
-from bot.commands import run_command
 from bot.dispatch.dispatcher import dispatch_pass
-from bot.intake.accept import team_defaults
 from bot.people.away import AwayDateError, parse_return_date, return_instant
+from bot.planning.plan import team_defaults
 from bot.sandbox.waiting import wait_for
 from db import cases as store
 from db.models import Agent, FollowUp
-from handlers.webhooks.generic import sign_generic
+from handlers.commands.followup import run_command
 
 FRIDAY = date(2026, 11, 20)
 FRIDAY_10_UTC = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -197,13 +195,8 @@ def post_case(bot: Any, **fields: Any) -> None:
         "kind": "request",
         **fields,
     }
-    body = json.dumps(payload).encode()
-    headers = sign_generic("generic-webhook-secret", body, bot.clock.now())
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic", data=body, headers=headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 202
+    status, reply = bot.post_generic(payload)
+    assert status == 202, reply
 
 
 def nudges(bot: Any, user: str) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bot.dispatch.dispatcher import dispatch_pass
 from bot.people.roster import AgentError, link, make_lead, set_backup
 from bot.sandbox.waiting import wait_for
 from db.models import Agent, AgentLink, Case
+from tests.posting import post_webhook
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -70,18 +70,12 @@ def post_zendesk(bot: Any, ticket: str, assignee_id: str) -> int:
     signature = base64.b64encode(
         hmac.new(ZENDESK_SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()
     ).decode()
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/zendesk",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Zendesk-Webhook-Signature": signature,
-            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-        },
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return int(response.status)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": signature,
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+    }
+    return post_webhook(f"{bot.url}/webhooks/zendesk", body, headers)[0]
 
 
 def reply(bot: Any, user: str, text: str) -> str:

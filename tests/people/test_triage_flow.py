@@ -6,8 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +15,7 @@ from bot import ids
 from bot.dispatch.dispatcher import dispatch_pass
 from bot.sandbox.waiting import wait_for
 from db.models import FollowUp
+from tests.posting import post_webhook
 
 ZENDESK_SECRET = "zendesk-signing-secret"
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -52,22 +51,13 @@ def post_zendesk(bot: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     signature = base64.b64encode(
         hmac.new(ZENDESK_SECRET.encode(), stamp.encode() + raw, hashlib.sha256).digest()
     ).decode()
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/zendesk",
-        data=raw,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-Zendesk-Webhook-Signature": signature,
-            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-            "X-Zendesk-Webhook-Invocation-Id": f"inv-{body['id']}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": signature,
+        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        "X-Zendesk-Webhook-Invocation-Id": f"inv-{body['id']}",
+    }
+    return post_webhook(f"{bot.url}/webhooks/zendesk", raw, headers)
 
 
 def test_unassigned_zendesk_case_goes_to_triage_and_the_pick_gets_the_dm(make_bot: Any) -> None:
@@ -118,18 +108,8 @@ def test_the_same_ownerless_delivery_twice_is_one_triage_post(make_bot: Any) -> 
 
 
 def test_generic_webhook_still_requires_an_owner(bot: Any) -> None:
-    from handlers.webhooks.generic import sign_generic
-
-    body = json.dumps(
+    status, reply = bot.post_generic(
         {"case_id": "G-1", "subject": "x", "closed_at": "2026-11-20T09:00:00Z"}
-    ).encode()
-    headers = sign_generic("generic-webhook-secret", body, bot.clock.now())
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/generic", data=body, headers=headers, method="POST"
     )
-    try:
-        urllib.request.urlopen(request, timeout=5)
-        raise AssertionError("expected a 400")
-    except urllib.error.HTTPError as error:
-        assert error.code == 400
-        assert json.loads(error.read())["error"].startswith("owner_email")
+    assert status == 400, reply
+    assert reply["error"].startswith("owner_email")

@@ -1,4 +1,4 @@
-"""Reviews and referrals as DOMAIN.md says: a neutral review invitation at most once per
+"""Reviews and referrals (docs/architecture.md): a neutral review invitation at most once per
 customer per period, whatever the outcome; a referral ask only after a confirmed good outcome."""
 
 from __future__ import annotations

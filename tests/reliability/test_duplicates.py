@@ -11,11 +11,8 @@ again), so both the delivery-id check and the case-level idempotency are exercis
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +23,7 @@ from sqlalchemy import func, select
 
 from db.models import AuditEntry, Case, FollowUp, InboundDelivery
 from tests.idle import wait_idle
+from tests.posting import post_webhook
 
 _WEBHOOK_TESTS = str(Path(__file__).resolve().parents[1] / "handlers" / "webhooks")
 if _WEBHOOK_TESTS not in sys.path:
@@ -69,15 +67,6 @@ def deliveries(bot: Any, source: str) -> list[tuple[bytes, dict[str, str]]]:
     return copies
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def post_all_at_once(
     requests: list[tuple[str, bytes, dict[str, str]]],
 ) -> list[tuple[int, dict[str, Any]]]:
@@ -89,7 +78,7 @@ def post_all_at_once(
         url, body, headers = requests[index]
         barrier.wait(timeout=10)
         try:
-            answers[index] = post(url, body, headers)
+            answers[index] = post_webhook(url, body, headers)
         except BaseException as error:  # reported below, with the others' answers
             answers[index] = error
 
@@ -190,7 +179,7 @@ def test_a_close_delivered_three_times_in_a_row_is_one_case_and_one_plan(
 ) -> None:
     bot = vendor_bot
     answers = [
-        post(f"{bot.url}/webhooks/{source}", body, headers)
+        post_webhook(f"{bot.url}/webhooks/{source}", body, headers)
         for body, headers in deliveries(bot, source)
     ]
     assert answers[0][0] == 202, answers

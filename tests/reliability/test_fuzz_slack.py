@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from bot import ids
 from bot.clock import ManualClock
@@ -63,9 +63,6 @@ FUZZ = settings.get_profile("followup-fuzz")
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
 WEBHOOK_SECRET = "generic-webhook-secret"
-PG_ADMIN_URL = os.environ.get(
-    "FOLLOWUP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 FRIDAY = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 USERS = ("U0AGENT", "U0LEAD", "U0OTHER", "U0NEW")
@@ -324,17 +321,6 @@ class Bot:
         return self.sandbox.new_trigger_id(user_id)
 
 
-def _pg_available() -> bool:
-    try:
-        engine = create_engine(PG_ADMIN_URL)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def _seed(bot: Bot) -> None:
     """Six cases DMed to Ada (lead: Grace), one in triage; Monday 10:00 UTC."""
     from bot.dispatch.dispatcher import dispatch_pass
@@ -383,30 +369,16 @@ def _seed(bot: Bot) -> None:
 def slack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Bot]:
-    from bot.intake.accept import receive_webhook
     from bot.runtime.app import build_app
     from bot.runtime.server import FollowupWSGI
     from bot.runtime.start import build_deps, ensure_schema
     from db import migrate
+    from handlers.webhooks.receive import receive_webhook
 
-    drop: Callable[[], None] | None = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'followup.db'}"
-    else:
-        if not _pg_available():
-            if os.environ.get("CI"):
-                pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_URL}; CI must run these")
-            pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-        name = f"followup_fuzz_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-        def drop() -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    else:  # the shared fixture: skips outside CI when no server answers, fails with CI set
+        url = request.getfixturevalue("module_postgres_url")
 
     with SlackSandbox(bot_token="xoxb-sandbox") as sandbox:
         sandbox.add_user("U0AGENT", name="ada", real_name="Ada", email="ada@example.com")
@@ -441,8 +413,6 @@ def slack(
             logging.getLogger().removeHandler(bot.problems)
             bot.executor.shutdown(wait=True)
             deps.engine.dispose()
-            if drop is not None:
-                drop()
 
 
 # --- checks -------------------------------------------------------------------------------------

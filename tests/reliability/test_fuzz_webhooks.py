@@ -27,8 +27,7 @@ import json
 import logging
 import os
 import re
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -36,7 +35,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -72,9 +71,6 @@ SOURCES = (
 )
 PUBLIC_URL = "https://followup.example.com"
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
-PG_ADMIN_URL = os.environ.get(
-    "FOLLOWUP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 MAX_BODY = 1024 * 1024
 AGENT_EMAIL = "ada@example.com"
 CLOSED_AT = "2026-11-20T09:00:00+00:00"
@@ -673,17 +669,6 @@ class Hook:
             )
 
 
-def _pg_available() -> bool:
-    try:
-        engine = create_engine(PG_ADMIN_URL)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -691,29 +676,15 @@ def hook(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Hook]:
     """One bot per database for the module: examples accumulate, properties are relative."""
-    from bot.intake.accept import receive_webhook
     from bot.runtime.server import FollowupWSGI
     from bot.runtime.start import build_deps, ensure_schema
     from db import migrate
+    from handlers.webhooks.receive import receive_webhook
 
-    drop: Callable[[], None] | None = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'followup.db'}"
-    else:
-        if not _pg_available():
-            if os.environ.get("CI"):
-                pytest.fail(f"PostgreSQL does not answer at {PG_ADMIN_URL}; CI must run these")
-            pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-        name = f"followup_fuzz_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-        def drop() -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    else:  # the shared fixture: skips outside CI when no server answers, fails with CI set
+        url = request.getfixturevalue("module_postgres_url")
 
     with SlackSandbox(bot_token="xoxb-sandbox") as sandbox:
         sandbox.add_user("U0AGENT", name="ada", real_name="Ada Lovelace", email=AGENT_EMAIL)
@@ -744,8 +715,6 @@ def hook(
         finally:
             logging.getLogger().removeHandler(problems)
             deps.engine.dispose()
-            if drop is not None:
-                drop()
 
 
 def check_answer(hook: Hook, status: int, reply: dict[str, Any], before: dict[str, int]) -> None:

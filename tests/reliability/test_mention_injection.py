@@ -227,8 +227,8 @@ def test_hostile_rows_from_a_csv_import_reach_the_dm_as_text(bot: Any, tmp_path:
 
 
 def test_the_away_hand_off_note_names_hostile_cases_as_text(bot: Any) -> None:
-    from bot.commands import run_command
     from db.cases import agent_by_slack_id
+    from handlers.commands.followup import run_command
 
     with bot.deps.session_factory.begin() as session:
         ada = agent_by_slack_id(session, "U0AGENT", bot.clock.now())

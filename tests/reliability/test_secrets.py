@@ -222,12 +222,12 @@ def test_no_secret_in_logs_replies_or_slack_while_the_bot_runs_and_things_go_wro
         click()
         click("U0LEAD")  # not the assignee: refused
         # A bug in a listener: an exception carrying whatever a careless message would show.
-        from bot.loop import outcomes
+        from bot.loop import access
 
         def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError(f"prepare_modal broke with {settings!r}")
 
-        monkeypatch.setattr(outcomes, "prepare_modal", broken)
+        monkeypatch.setattr(access, "prepare_modal", broken)
         monkeypatch.setattr("handlers.actions.followup_buttons.prepare_modal", broken)
         click()
         # The database goes away: webhooks answer 503, Slack users get a friendly word.

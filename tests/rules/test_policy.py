@@ -15,10 +15,9 @@ from bot.rules.policy import (
     PolicyError,
     Role,
     TouchChannel,
-    load_policy,
     parse_duration,
-    parse_policy,
 )
+from bot.rules.policy_file import load_policy, parse_policy
 from bot.rules.touch_plan import CalendarFor, explain, no_reply_retry_at, plan_touches
 from bot.rules.working_hours import WorkingCalendar
 

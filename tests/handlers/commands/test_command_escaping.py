@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.commands import ROUTES
+from handlers.commands.followup import ROUTES
 from tests.idle import wait_idle
 
 HOSTILE = "<!channel> <!here> <@U0LEAD> <https://evil.example|click me>"

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from webhook_testkit import SECRET, signature_headers
 from bot.digest import cli as digest_cli
 from bot.digest.chart import PNG_MAGIC
 from db.models import Case
+from tests.posting import post_webhook
 
 # Each source with its payload maker and the body field that carries the close time.
 CLOSE_TIME_FIELD: dict[str, tuple[Callable[..., dict[str, Any]], str]] = {
@@ -59,18 +58,7 @@ def send(bot: Any, source: str, body: bytes) -> tuple[int, dict[str, Any]]:
     """POST `body` to the bot, signed the way `source` signs it."""
     headers = {"Content-Type": "application/json"}
     headers.update(signature_headers(source, SECRET, body, at=bot.clock.now()))
-    request = urllib.request.Request(
-        f"{bot.url}/webhooks/{source}", data=body, headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:  # a 500 answers plain text
-            return error.code, {"error": raw.decode(errors="replace")}
+    return post_webhook(f"{bot.url}/webhooks/{source}", body, headers)
 
 
 def send_json(bot: Any, source: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""`generic`: DESIGN.md's JSON and our HMAC signature."""
+"""`generic`: the JSON and HMAC signature documented in docs/helpdesks.md."""
 
 from __future__ import annotations
 

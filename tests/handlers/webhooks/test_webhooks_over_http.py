@@ -3,9 +3,6 @@ a wrong signature is refused and writes nothing."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +12,7 @@ from sqlalchemy import func, select
 from webhook_testkit import PUBLIC, SECRET, encode, signature_headers
 
 from db.models import Case
+from tests.posting import post_webhook
 
 VENDORS: dict[str, tuple[Callable[[], Any], dict[str, str]]] = {
     "generic": (payloads.generic, {}),
@@ -28,15 +26,6 @@ VENDORS: dict[str, tuple[Callable[[], Any], dict[str, str]]] = {
     "chatwoot": (payloads.chatwoot, {}),
     "zammad": (payloads.zammad, {"X-Zammad-Delivery": "d-1"}),
 }
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture
@@ -61,10 +50,10 @@ def test_a_vendors_signed_close_is_stored_over_http(bot_with_all_vendors: Any, s
         **extra,
         **signature_headers(source, SECRET, body, at=bot.clock.now()),
     }
-    status, reply = post(f"{bot.url}/webhooks/{source}", body, headers)
+    status, reply = post_webhook(f"{bot.url}/webhooks/{source}", body, headers)
     assert (status, reply.get("status")) == (202, "accepted"), reply
     assert cases(bot) == 1
-    again = post(f"{bot.url}/webhooks/{source}", body, headers)
+    again = post_webhook(f"{bot.url}/webhooks/{source}", body, headers)
     assert again[0] == 200, "the same delivery twice makes one case"
     assert cases(bot) == 1
 
@@ -81,6 +70,6 @@ def test_a_wrong_signature_is_refused_and_writes_nothing(
         **extra,
         **signature_headers(source, "not-the-secret", body, at=bot.clock.now()),
     }
-    status, reply = post(f"{bot.url}/webhooks/{source}", body, headers)
+    status, reply = post_webhook(f"{bot.url}/webhooks/{source}", body, headers)
     assert status == 401, reply
     assert cases(bot) == 0

@@ -6,20 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
+from tests.posting import post_webhook
+
 FRONT_SECRET = "front-app-signing-key"
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def front_headers(body: bytes, millis: int, challenge: str | None = None) -> dict[str, str]:
@@ -39,7 +30,7 @@ def test_front_saves_its_webhook_only_when_the_challenge_is_echoed(make_bot: Any
     bot = make_bot(WEBHOOK_SECRET_FRONT=FRONT_SECRET)
     body = json.dumps({"type": "sync", "authorization": {"id": "cmp_abc"}}).encode()
     millis = int(bot.clock.now().timestamp() * 1000)
-    status, reply = post(
+    status, reply = post_webhook(
         f"{bot.url}/webhooks/front", body, front_headers(body, millis, challenge="a1b2c3")
     )
     assert (status, reply) == (200, {"challenge": "a1b2c3"})
@@ -51,22 +42,26 @@ def test_a_handshake_with_a_wrong_signature_is_refused(make_bot: Any) -> None:
     millis = int(bot.clock.now().timestamp() * 1000)
     headers = front_headers(body, millis, challenge="a1b2c3")
     headers["X-Front-Signature"] = base64.b64encode(b"0" * 32).decode()
-    status, reply = post(f"{bot.url}/webhooks/front", body, headers)
+    status, reply = post_webhook(f"{bot.url}/webhooks/front", body, headers)
     assert status == 401
     assert "challenge" not in reply
 
 
 def test_an_unknown_source_is_404_and_a_source_without_secret_401(bot: Any) -> None:
     body = b"{}"
-    assert post(f"{bot.url}/webhooks/nosuchdesk", body, {})[0] == 404
-    status, reply = post(f"{bot.url}/webhooks/zendesk", body, {"Content-Type": "application/json"})
+    assert post_webhook(f"{bot.url}/webhooks/nosuchdesk", body, {})[0] == 404
+    status, reply = post_webhook(
+        f"{bot.url}/webhooks/zendesk", body, {"Content-Type": "application/json"}
+    )
     assert status == 401
     assert "WEBHOOK_SECRET_ZENDESK" in reply["error"]
 
 
 def test_an_oversized_body_is_413_without_reading_it(bot: Any) -> None:
     body = b"{" + b" " * (1024 * 1024 + 10) + b"}"
-    status, _ = post(f"{bot.url}/webhooks/generic", body, {"Content-Type": "application/json"})
+    status, _ = post_webhook(
+        f"{bot.url}/webhooks/generic", body, {"Content-Type": "application/json"}
+    )
     assert status == 413
 
 
