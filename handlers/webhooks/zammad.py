@@ -12,8 +12,8 @@ webhook job spec):
   `create_article_type` (email, phone, web, chat, ...), `close_at`, `updated_at`,
   `updated_by`; the article has `body`, `content_type`, `sender`, `internal`.
 - The payload does not say what the state was before: configure two triggers, "State is
-  closed" and "State is open", both with "has changed"; open is read as a reopen, harmless for
-  a ticket that never was closed.
+  closed" and "State is open", both with "has changed" (docs/helpdesks.md); open is read as
+  a reopen, harmless for a ticket that never was closed.
 """
 
 from __future__ import annotations
