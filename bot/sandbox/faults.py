@@ -17,14 +17,35 @@ class TokenBucket:
     tokens: float
     updated: float
 
-    def take(self, now: float) -> float:
-        """Take one token; return 0 when allowed, else the seconds until one is available."""
+    @classmethod
+    def full(cls, per_second: float, burst: int, now: float) -> TokenBucket:
+        """A bucket holding `burst` tokens at `now`."""
+        if per_second <= 0 or burst < 1:
+            raise ValueError("per_second must be > 0 and burst >= 1")
+        return cls(per_second, burst, float(burst), now)
+
+    def wait(self, now: float) -> float:
+        """Refill up to `now`; return 0 when a token is there, else the seconds until one is."""
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.per_second)
         self.updated = now
-        if self.tokens >= 1:
+        # The tolerance keeps float sums (0.9 + 0.1 tokens) from refusing a client that waited
+        # exactly the Retry-After it was given.
+        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.per_second
+
+    def take(self, now: float) -> float:
+        """Take one token; return 0 when allowed, else the seconds until one is available."""
+        wait = self.wait(now)
+        if wait == 0:
             self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.per_second
+        return wait
+
+
+def retry_after_seconds(wait: float) -> int:
+    """A wait as Slack's `Retry-After`: whole seconds, rounded up, at least 1.
+
+    Rounding up keeps a client that honours it from arriving before a token is back.
+    """
+    return max(1, math.ceil(wait))
 
 
 class RateLimits:
@@ -36,9 +57,7 @@ class RateLimits:
 
     def set(self, method: str, per_second: float, burst: int = 1) -> None:
         """Limit `method` to `per_second` calls with bursts of `burst`, starting full."""
-        if per_second <= 0 or burst < 1:
-            raise ValueError("per_second must be > 0 and burst >= 1")
-        self._buckets[method] = TokenBucket(per_second, burst, float(burst), self._monotonic())
+        self._buckets[method] = TokenBucket.full(per_second, burst, self._monotonic())
 
     def clear(self) -> None:
         """Remove every limit."""
@@ -50,9 +69,7 @@ class RateLimits:
         if bucket is None:
             return None
         wait = bucket.take(self._monotonic())
-        # Slack sends whole seconds; rounding up keeps a client that honours it from
-        # arriving before a token is back.
-        return None if wait == 0 else max(1, math.ceil(wait))
+        return None if wait == 0 else retry_after_seconds(wait)
 
 
 @dataclass

@@ -20,12 +20,14 @@ from bot.sandbox.queries import SandboxQueries
 from bot.sandbox.response_urls import receive_response
 from bot.sandbox.server import Answer, SandboxHTTPServer, parse_api_args, upload_bytes
 from bot.sandbox.socket_mode import SocketModeServer
+from bot.sandbox.tiers import TierLimits, posted_to
+from bot.sandbox.user_methods import USER_METHODS
 from bot.sandbox.view_methods import VIEW_METHODS, apply_response_action
 from bot.sandbox.workspace import ApiError, RecordedCall, Workspace
 
 Method = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
 
-METHODS: dict[str, Method] = {**CHAT_METHODS, **VIEW_METHODS, **FILE_METHODS}
+METHODS: dict[str, Method] = {**CHAT_METHODS, **USER_METHODS, **VIEW_METHODS, **FILE_METHODS}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 RESPONSE_URL = "response_url"
 """The name under which faults apply to posts to response URLs (not a Web API method)."""
@@ -44,8 +46,13 @@ class SlackSandbox(SandboxQueries):
         team_domain: str = "sandbox",
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        tiers: bool = False,
+        workspace_posts_per_minute: int | None = None,
     ) -> None:
-        """`clock` stamps messages and time zones; `monotonic` times triggers and rate limits."""
+        """`clock` stamps messages and time zones; `monotonic` times triggers and rate limits.
+
+        `tiers=True` limits every method by Slack's published tier (see `enforce_tiers`).
+        """
         self.bot_token = bot_token
         self.app_token = app_token
         self._lock = threading.RLock()
@@ -57,7 +64,13 @@ class SlackSandbox(SandboxQueries):
             monotonic=monotonic,
         )
         self._calls: list[RecordedCall] = []
+        self._monotonic = monotonic
         self._limits = RateLimits(monotonic)
+        self._tiers: TierLimits | None = None
+        if tiers:
+            self.enforce_tiers(workspace_posts_per_minute)
+        elif workspace_posts_per_minute is not None:
+            raise ValueError("workspace_posts_per_minute needs tiers=True")
         self._faults = Faults()
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -193,6 +206,11 @@ class SlackSandbox(SandboxQueries):
         with self._lock:
             return self._ws.add_channel(channel_id, name, is_private=is_private, members=members)
 
+    def deactivate_user(self, user_id: str) -> dict[str, Any]:
+        """Deactivate a user: still in users.list (deleted), no longer found by email."""
+        with self._lock:
+            return self._ws.deactivate_user(user_id)
+
     def user(self, user_id: str) -> dict[str, Any]:
         """A user in `users.info` shape."""
         with self._lock:
@@ -223,10 +241,26 @@ class SlackSandbox(SandboxQueries):
         with self._lock:
             self._limits.set(method, per_second, burst)
 
+    def enforce_tiers(
+        self, workspace_posts_per_minute: int | None = None, *, channel_post_burst: int = 1
+    ) -> None:
+        """Limit every method to its Slack tier, chat.postMessage to one a second per channel.
+
+        Buckets start full; see bot/sandbox/tiers.py for the numbers and their sources.
+        `workspace_posts_per_minute` adds Slack's unpublished workspace-wide cap on posts.
+        """
+        with self._lock:
+            self._tiers = TierLimits(
+                self._monotonic,
+                workspace_posts_per_minute=workspace_posts_per_minute,
+                channel_post_burst=channel_post_burst,
+            )
+
     def clear_rate_limits(self) -> None:
-        """Remove every rate limit."""
+        """Remove every rate limit, tiers included."""
         with self._lock:
             self._limits.clear()
+            self._tiers = None
 
     def fail_next(
         self,
@@ -376,6 +410,9 @@ class SlackSandbox(SandboxQueries):
     ) -> Answer:
         with self._lock:
             retry_after = self._limits.retry_after(method)
+            if retry_after is None and self._tiers is not None:
+                channel = posted_to(self._ws, args) if self._tiers.per_channel(method) else None
+                retry_after = self._tiers.retry_after(method, channel)
         if retry_after is not None:
             return Answer(
                 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
@@ -418,8 +455,12 @@ class SlackSandbox(SandboxQueries):
             if fault.error is not None:
                 return Answer(fault.status or 500, fault.error)
         with self._lock:
-            if not receive_response(self._ws, url_id, payload, time.monotonic()):
-                return Answer(404, "no_active_hooks")
+            try:
+                found = receive_response(self._ws, url_id, payload, time.monotonic())
+            except ApiError as error:  # blocks Slack refuses: 400 and the error, as a webhook
+                return Answer(400, error.error)
+        if not found:
+            return Answer(404, "no_active_hooks")
         return Answer(200, {"ok": True})
 
 

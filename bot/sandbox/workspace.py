@@ -180,6 +180,17 @@ class Workspace:
         }
         return self.user_object(user_id)
 
+    def deactivate_user(self, user_id: str) -> dict[str, Any]:
+        """Mark a user deleted, as an admin deactivating them does; return them in `users.info`
+        shape. They stay in users.list; their IM, if open, says `is_user_deleted`."""
+        user = self.users[user_id]
+        user["deleted"] = True
+        user["updated"] = int(self.clock())
+        im = self.channels.get("D" + user_id)
+        if im is not None:
+            im["is_user_deleted"] = True
+        return self.user_object(user_id)
+
     def user_object(self, user_id: str) -> dict[str, Any]:
         """The user in `users.info` shape, time zone fields computed for the clock's now."""
         user = copy.deepcopy(self.users[user_id])
