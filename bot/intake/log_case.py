@@ -68,6 +68,9 @@ _LABELS = {
 _CASE_FIELDS = {"closed_at": "closed_date", "owner_email": "owner"}
 """A `CaseError` field that is not one of the form's, and the form field that shows it."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SLACK_TEXT_INPUT_MAX = 3000
+"""Slack refuses a plain_text_input whose max_length is over 3,000 (plain-text input element
+reference), so a webhook's longer resolution (MAX_RESOLUTION) cannot be typed in the modal."""
 
 
 def _options(members: tuple[Any, ...]) -> list[Option]:
@@ -95,7 +98,7 @@ def log_case_modal(logger: str, today: date, tz: str, channel: str | None = None
         InputBlock(
             block_id=ids.LOG_RESOLUTION,
             label="What was done to resolve it",
-            element=_text(MAX_RESOLUTION, multiline=True),
+            element=_text(min(MAX_RESOLUTION, SLACK_TEXT_INPUT_MAX), multiline=True),
             optional=True,
         ),
         InputBlock(

@@ -9,7 +9,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.sandbox.apiargs import flag, int_arg, optional_text, text_arg
-from bot.sandbox.blockkit import check_message_blocks, slack_error_messages, truncate_message_text
+from bot.sandbox.blockkit import (
+    check_message_blocks,
+    slack_error_messages,
+    truncate_message_text,
+    truncation_warning,
+)
 from bot.sandbox.workspace import ApiError, Workspace
 
 HISTORY_DEFAULT_LIMIT = 100
@@ -40,7 +45,8 @@ def chat_post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if thread_ts is not None:
         content["thread_ts"] = thread_ts
     message = ws.append_message(channel_id, ws.bot_message(content))
-    return {"ok": True, "channel": channel_id, "ts": message["ts"], "message": dict(message)}
+    answer = {"ok": True, "channel": channel_id, "ts": message["ts"], "message": dict(message)}
+    return {**answer, **truncation_warning(args.get("text"))}
 
 
 def chat_update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +66,7 @@ def chat_update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         "ts": ts,
         "text": message.get("text", ""),
         "message": dict(message),
+        **truncation_warning(args.get("text")),
     }
 
 
@@ -87,7 +94,7 @@ def chat_post_ephemeral(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     content = _message_content(args, required=True)
     ts = ws.next_ts()
     ws.ephemerals.append({"channel": channel_id, "user": user_id, "ts": ts, **content})
-    return {"ok": True, "message_ts": ts}
+    return {"ok": True, "message_ts": ts, **truncation_warning(args.get("text"))}
 
 
 def chat_get_permalink(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:

@@ -5,14 +5,25 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from bot.sandbox.blockkit import check_message_blocks, truncate_message_text
 from bot.sandbox.workspace import ApiError, RecordedResponse, Workspace
 
 
 def receive_response(ws: Workspace, url_id: str, payload: dict[str, Any], now: float) -> bool:
-    """Record and apply a response_url POST; False when the URL was never issued."""
+    """Record and apply a response_url POST; False when the URL was never issued.
+
+    Blocks over Slack's limits raise `ApiError("invalid_blocks")` and change nothing: Slack
+    answers such a post `400 invalid_blocks`, as it does an incoming webhook's.
+    """
     issued = ws.response_urls.get(url_id)
     if issued is None:
         return False
+    blocks = payload.get("blocks")
+    if blocks is not None and not isinstance(blocks, list):
+        raise ApiError("invalid_blocks_format")
+    problems = check_message_blocks(blocks)
+    if problems:
+        raise ApiError("invalid_blocks", errors=problems)
     ws.responses.append(
         RecordedResponse(
             url_id,
@@ -25,6 +36,8 @@ def receive_response(ws: Workspace, url_id: str, payload: dict[str, Any], now: f
     )
     channel_id, message_ts = issued.channel_id, issued.message_ts
     content: dict[str, Any] = {key: payload[key] for key in ("text", "blocks") if key in payload}
+    if isinstance(content.get("text"), str):
+        content["text"] = truncate_message_text(content["text"])
     original = _original(ws, channel_id, message_ts)
     if payload.get("delete_original") and original is not None and channel_id is not None:
         ws.history[channel_id].remove(original)

@@ -166,12 +166,15 @@ def apply_response_action(ws: Workspace, view_id: str, answer: dict[str, Any] | 
                 other.closed = True
         return
     new_view = (answer or {}).get("view")
-    if action == "update" and isinstance(new_view, dict) and not check_view(new_view):
+    if action in ("update", "push") and (not isinstance(new_view, dict) or check_view(new_view)):
+        # Slack refuses a view over its limits: the modal stays as it was, showing an error.
+        return
+    if action == "update" and isinstance(new_view, dict):
         old = record.view
         record.view = _new_view(ws, new_view, root_view_id=old["root_view_id"], view_id=old["id"])
         record.view["previous_view_id"] = old["previous_view_id"]
         return
-    if action == "push" and isinstance(new_view, dict) and not check_view(new_view):
+    if action == "push" and isinstance(new_view, dict):
         top = record.view
         full = _new_view(ws, new_view, root_view_id=top["root_view_id"], previous_view_id=top["id"])
         ws.views[full["id"]] = ViewRecord(full, record.user_id)

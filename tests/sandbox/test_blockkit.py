@@ -44,7 +44,7 @@ def test_valid_message_blocks_have_no_problems() -> None:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Case 42"}},
         section("x" * 3000),
-        {"type": "actions", "elements": [button() for _ in range(25)]},
+        {"type": "actions", "elements": [button(action_id=f"go{i}") for i in range(25)]},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 10},
     ]
     assert check_message_blocks(blocks) == []
@@ -81,7 +81,7 @@ def test_fifty_blocks_pass_and_fifty_one_fail() -> None:
             "no more than 10 items allowed [json-pointer:/blocks/0/elements]",
         ),
         (
-            {"type": "actions", "elements": [button()] * 26},
+            {"type": "actions", "elements": [button(action_id=f"go{i}") for i in range(26)]},
             "no more than 25 items allowed [json-pointer:/blocks/0/elements]",
         ),
         (
