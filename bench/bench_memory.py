@@ -63,13 +63,20 @@ def status_kb(pid: int, field: str) -> int:
 
 
 def run_and_sample(
-    env: dict[str, str], folder: Path, seconds: float
+    env: dict[str, str], folder: Path, seconds: float, sandbox: SlackSandbox
 ) -> tuple[int, int, list[tuple[float, int]], str]:
-    """`followup run` for `seconds`: (VmHWM kB, max sampled VmRSS kB, samples, output)."""
+    """`followup run` for `seconds` once it has started (its auth.test reached the sandbox):
+    (VmHWM kB, max sampled VmRSS kB, samples, output)."""
     command = [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env"), "run"]
+    checks = len(sandbox.calls_to("auth.test"))
     process = subprocess.Popen(
         command, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    deadline = time.monotonic() + 60
+    while len(sandbox.calls_to("auth.test")) == checks and process.poll() is None:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     started = time.monotonic()
     samples: list[tuple[float, int]] = []
     hwm = 0
@@ -110,7 +117,10 @@ def main() -> int:
             }
             sandbox.add_channel("C0DIGEST", "digest")
             base_hwm, base_rss, _, _ = run_and_sample(
-                bench.process_env(bench.bot_env(empty_url, sandbox, **env)), folder, args.seconds
+                bench.process_env(bench.bot_env(empty_url, sandbox, **env)),
+                folder,
+                args.seconds,
+                sandbox,
             )
             url, seeder = bench.new_database(folder, "million.db", now)
             due_count = int(args.followups * args.due_share)
@@ -150,7 +160,7 @@ def main() -> int:
             )
             sandbox.reset_calls()
             hwm, rss, samples, output = run_and_sample(
-                bench.process_env(bench.bot_env(url, sandbox, **env)), folder, args.seconds
+                bench.process_env(bench.bot_env(url, sandbox, **env)), folder, args.seconds, sandbox
             )
             with seeder.session_factory() as session:
                 states = {

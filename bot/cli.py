@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--fast", action="store_true", help="fewer cases (for tests)")
     demo.add_argument("--out", type=Path, default=None, help="write the record into this folder")
+    demo.add_argument(
+        "--slack-tiers",
+        action="store_true",
+        help="the local Slack enforces Slack's published rate limits (slower, as on Slack)",
+    )
 
     dispatch = sub.add_parser(
         "dispatch", help="run one dispatch pass and one overdue pass (reminders, leads) and exit"
@@ -118,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from bot.demo.scenario import run_demo
 
-        run_demo(fast=args.fast, out_dir=args.out)
+        run_demo(fast=args.fast, out_dir=args.out, slack_tiers=args.slack_tiers)
         return 0
     try:
         offline = (
@@ -165,9 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dispatch":
             from bot.dispatch.dispatcher import dispatch_pass
             from bot.dispatch.overdue import overdue_pass
-            from bot.runtime.start import tune_interpreter
+            from bot.runtime.start import read_directory, tune_interpreter
 
             tune_interpreter()
+            read_directory(deps, stale_only=True)
             report = dispatch_pass(deps)
             print(report.summary())
             print(overdue_pass(deps).summary())

@@ -14,7 +14,16 @@ COMMAND: Final = "/followup"
 EVENT_APP_HOME_OPENED: Final = "app_home_opened"
 EVENT_MESSAGE_CHANNELS: Final = "message.channels"
 EVENT_MESSAGE_GROUPS: Final = "message.groups"
-BOT_EVENTS: Final = (EVENT_APP_HOME_OPENED, EVENT_MESSAGE_CHANNELS, EVENT_MESSAGE_GROUPS)
+# The directory's updates between two users.list reads (bot/people/directory.py).
+EVENT_USER_CHANGE: Final = "user_change"
+EVENT_TEAM_JOIN: Final = "team_join"
+BOT_EVENTS: Final = (
+    EVENT_APP_HOME_OPENED,
+    EVENT_MESSAGE_CHANNELS,
+    EVENT_MESSAGE_GROUPS,
+    EVENT_USER_CHANGE,
+    EVENT_TEAM_JOIN,
+)
 
 # Buttons on a follow-up (DM, /followup due, App Home). The value carries the follow-up id.
 ACTION_FOLLOWED_UP: Final = "followup_done"

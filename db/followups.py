@@ -254,9 +254,15 @@ def release(
     due_at: datetime | None,
     now: datetime,
     state: str = "planned",
+    *,
+    unsent: bool = False,
     **values: Any,
 ) -> int:
-    """Give claimed follow-ups back (optionally due later), e.g. outside working hours."""
+    """Give claimed follow-ups back (optionally due later), e.g. outside working hours.
+
+    `unsent`: this worker knows no DM of them went out, so the next claim is a first try and
+    need not read the DM history first (a claim that ran out, or a post that may have reached
+    Slack, keeps its count of attempts and is reconciled)."""
     changes: dict[str, Any] = {
         "state": state,
         "lease_until": None,
@@ -264,6 +270,8 @@ def release(
         "updated_at": now,
         **values,
     }
+    if unsent:
+        changes["attempts"] = 0
     if due_at is not None:
         changes["due_at"] = due_at
     result = session.execute(

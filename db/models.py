@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -94,6 +95,8 @@ class Agent(Base):
     work_end: Mapped[str | None] = mapped_column(String(5))
     away_until: Mapped[datetime | None]
     dm_channel: Mapped[str | None] = mapped_column(String(32))
+    deactivated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Deactivated in Slack: their follow-ups go to whoever covers, never to them."""
     created_at: Mapped[datetime]
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
@@ -112,6 +115,21 @@ class AgentLink(Base):
     external_agent_id: Mapped[str] = mapped_column(String(200))
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime]
+
+
+class SlackUser(Base):
+    """A workspace member as users.list last showed them (kept fresh by user_change and
+    team_join): who an email or a helpdesk owner is, without a lookup per person."""
+
+    __tablename__ = "slack_users"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    is_bot: Mapped[bool] = mapped_column(default=False)
+    seen_at: Mapped[datetime]
 
 
 class Case(Base):
@@ -261,6 +279,27 @@ class InboundDelivery(Base):
     received_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class DmRefresh(Base):
+    """A sent DM to bring up to date (chat.update) at the bulk queue's pace: one row per
+    message however many changes queued it, as its sender renders the state of the moment."""
+
+    __tablename__ = "dm_refreshes"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    """Raised by every enqueue: the message is due while this is above `sent_version`."""
+    sent_version: Mapped[int] = mapped_column(default=0)
+    """The `version` its last update rendered; queued again meanwhile, it is due again."""
+    claimed_at: Mapped[datetime | None]
+    """When a pass last took it, for one call to Slack: the budget counts these."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    """Nobody claims it before then: the claim's lease, or after a failure the retry time."""
+
+
 class AuditEntry(Base):
     """Every state change: who, what, when, from which surface."""
 
@@ -283,6 +322,7 @@ __all__ = [
     "Base",
     "Case",
     "Digest",
+    "DmRefresh",
     "FollowUp",
     "InboundDelivery",
     "Outcome",

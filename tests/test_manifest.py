@@ -75,13 +75,19 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.open": {"im:write"},
     "conversations.history": {"im:history"},  # reconciling DMs after a crash
     "users.info": {"users:read"},
+    "users.list": {"users:read", "users:read.email"},  # emails in the profiles need the second
     "users.lookupByEmail": {"users:read.email"},
     "views.open": set(),
     "views.update": set(),
     "views.publish": set(),
     "files.uploadV2": {"files:write"},
 }
-EVENT_SCOPES = {"message.channels": {"channels:history"}, "message.groups": {"groups:history"}}
+EVENT_SCOPES = {
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "user_change": {"users:read"},  # api.slack.com/events/user_change
+    "team_join": {"users:read"},  # api.slack.com/events/team_join
+}
 # The weekly digest's chart upload (files_upload_v2) is part of the product's contract: the
 # foundation issue requires the scope up front so workspaces need not reinstall later.
 REQUIRED_AHEAD = {"files:write"}

@@ -61,6 +61,8 @@ class Demo:
     url: str
     record: Record
     moments: list[str] = field(default_factory=list)
+    running: Any = None
+    """The bot's running parts (`bot.runtime.start.Running`): its listeners are waited for."""
 
     # -- time and capture ----------------------------------------------------------------
     def at(self, when: str, note: str) -> None:
@@ -254,7 +256,11 @@ class Demo:
         self._settle()
 
     def _settle(self) -> None:
-        """Listeners finish their Slack calls after the ack: wait until the sandbox is quiet."""
+        """Listeners finish their Slack calls after the ack: wait until they are done (one may
+        be waiting out a rate limit's Retry-After) and the sandbox is quiet."""
+        if self.running is not None:
+            self.running.listeners.wait_idle(60)
+            self.deps.intake.wait_idle(60)
         seen, quiet_since = -1, time.monotonic()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:

@@ -271,17 +271,22 @@ def _digest(demo: Demo) -> None:
 
 
 def run_demo(
-    fast: bool = False, out_dir: Path | None = None, echo: Callable[[str], None] = print
+    fast: bool = False,
+    out_dir: Path | None = None,
+    echo: Callable[[str], None] = print,
+    *,
+    slack_tiers: bool = False,
 ) -> tuple[Path, list[str]]:
-    """Run the demo; returns the record page's path and the moments it holds."""
-
+    """Run the demo; returns the record page's path and the moments it holds. `slack_tiers`:
+    the sandbox enforces Slack's rate tiers (the bot waits out each 429 as on a real
+    workspace)."""
     work = Path(tempfile.mkdtemp(prefix="followup-demo-"))
     out = out_dir or work
     out.mkdir(parents=True, exist_ok=True)
     clock = ManualClock(_utc("2026-10-07T09:00:00"))
     running = None
     try:
-        with SlackSandbox(bot_token="xoxb-demo") as sandbox:
+        with SlackSandbox(bot_token="xoxb-demo", tiers=slack_tiers) as sandbox:
             for user_id, (name, email, tz) in PEOPLE.items():
                 sandbox.add_user(
                     user_id, name=name.split()[0].lower(), real_name=name, email=email, tz=tz
@@ -314,6 +319,7 @@ def run_demo(
                 deps,
                 url,
                 record,
+                running=running,
             )
             setup_people(demo)
             demo.capture()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import ids as slack_ids
 from bot.deps import Deps
 from bot.dispatch.delivery import (
@@ -27,6 +29,7 @@ from bot.dispatch.delivery import (
 from bot.nudge.items import prepare_items
 from bot.people.away import cover_for, is_away
 from bot.people.profiles import ensure_profile
+from bot.people.triage import send_to_triage
 from bot.planning.plan import calendar_of
 from db import cases as store
 from db import followups as followup_store
@@ -60,10 +63,16 @@ def _prepare(
     agent = ensure_profile(deps, agent_id)
     now = deps.clock.now()
     cover = _hand_off_if_away(deps, agent, followup_ids)
+    if cover is None and agent.deactivated:
+        # Gone from Slack with nobody to cover: the team assigns them from triage.
+        _to_triage(deps, agent, followup_ids, report)
+        return None
     if cover is None:
         # Away with nobody to cover: the touches wait for the agent's return (then their hours).
         with serial(deps), deps.session_factory.begin() as session:
-            followup_store.release(session, followup_ids, deps.worker, agent.away_until, now)
+            followup_store.release(
+                session, followup_ids, deps.worker, agent.away_until, now, unsent=True
+            )
         report.add(deferred=len(followup_ids))
         return None
     agent = cover
@@ -74,7 +83,12 @@ def _prepare(
         # Never at night or on a day off: due again at the start of the next working window.
         with serial(deps), deps.session_factory.begin() as session:
             followup_store.release(
-                session, followup_ids, deps.worker, calendar.next_window_start(now), now
+                session,
+                followup_ids,
+                deps.worker,
+                calendar.next_window_start(now),
+                now,
+                unsent=True,
             )
         report.add(deferred=len(followup_ids))
         return None
@@ -90,9 +104,32 @@ def _prepare(
         return ready_nudge(agent, rows, prepare_items(deps, session, rows, now))
 
 
+def _to_triage(deps: Deps, agent: Agent, followup_ids: list[int], report: DispatchReport) -> None:
+    """A deactivated agent's touches, with nobody to cover, posted to triage to assign."""
+    now = deps.clock.now()
+    with serial(deps), deps.session_factory.begin() as session:
+        followup_store.release(
+            session, followup_ids, deps.worker, None, now, state="triage", unsent=True
+        )
+        for followup_id in followup_ids:
+            store.audit(
+                session,
+                at=now,
+                actor="scheduler",
+                surface="triage",
+                entity="follow_up",
+                entity_id=followup_id,
+                action="sent_to_triage",
+                detail={"reason": "deactivated", "from": agent.slack_user_id},
+            )
+    for followup_id in followup_ids:
+        send_to_triage(deps, followup_id)
+    report.add(triaged=len(followup_ids))
+
+
 def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> Agent | None:
-    """Who gets these touches: the agent, or while they are away whoever covers for them
-    (`bot.people.away.cover_for`); None when they are away and nobody covers."""
+    """Who gets these touches: the agent, or while they are away (or deactivated in Slack)
+    whoever covers for them (`bot.people.away.cover_for`); None when nobody covers."""
     now = deps.clock.now()
     if not is_away(agent, now):
         return agent
@@ -112,7 +149,11 @@ def _hand_off_if_away(deps: Deps, agent: Agent, followup_ids: list[int]) -> Agen
                 entity="follow_up",
                 entity_id=followup_id,
                 action="handed_off",
-                detail={"from": away.slack_user_id, "to": cover.slack_user_id},
+                detail={
+                    "from": away.slack_user_id,
+                    "to": cover.slack_user_id,
+                    "reason": "deactivated" if away.deactivated else "away",
+                },
             )
         cover_id = cover.id
     return ensure_profile(deps, cover_id)
@@ -123,31 +164,43 @@ def _reconcile(
 ) -> list[int]:
     """Before re-sending a retried claim, look for the DM a crashed worker already sent.
 
-    Without the DM channel (conversations.open failed) the history cannot be read, so a
-    retried claim is not sent now but released for a later try: never re-sent blindly.
+    A DM goes to the user id and Slack names its channel; if a crash came before we stored
+    it, conversations.open finds it (only here, in recovery). Without it the history cannot
+    be read, so the claim is released for a later try: never re-sent blindly.
     """
     with deps.session_factory() as session:
         retried = [f.id for f in nudge_rows.by_ids(session, followup_ids) if f.attempts > 1]
     if not retried:
         return followup_ids
     now = deps.clock.now()
-    if not agent.dm_channel:
+    channel = agent.dm_channel or _open_dm(deps, agent)
+    if not channel:
         log.warning("cannot read %s's DM history to reconcile %s; later", agent.id, retried)
         with serial(deps), deps.session_factory.begin() as session:
             followup_store.release(session, followup_ids, deps.worker, now + RETRY_LATER, now)
         report.add(deferred=len(followup_ids))
         return []
-    found = _sent_in_history(deps, agent.dm_channel, set(retried))
+    found = _sent_in_history(deps, channel, set(retried))
     if not found:
         return followup_ids
     with serial(deps), deps.session_factory.begin() as session:
         for ts, ids_in_message in found.items():
-            count = followup_store.mark_reconciled(
-                session, ids_in_message, agent.dm_channel, ts, now
-            )
+            count = followup_store.mark_reconciled(session, ids_in_message, channel, ts, now)
             report.add(reconciled=count)
     seen = {i for ids_in_message in found.values() for i in ids_in_message}
     return [i for i in followup_ids if i not in seen]
+
+
+def _open_dm(deps: Deps, agent: Agent) -> str | None:
+    """The DM channel with `agent` from conversations.open, stored; None if Slack refuses."""
+    try:
+        channel = str(deps.client.conversations_open(users=agent.slack_user_id)["channel"]["id"])
+    except SlackApiError as error:
+        log.warning("conversations.open %s failed: %s", agent.id, error.response.get("error"))
+        return None
+    with serial(deps), deps.session_factory.begin() as session:
+        followup_store.set_dm_channels(session, {agent.id: channel})
+    return channel
 
 
 def _sent_in_history(deps: Deps, channel: str, wanted: set[int]) -> dict[str, list[int]]:

@@ -244,7 +244,7 @@ class Unsent:
         now = deps.clock.now()
         try:
             with serial(deps), deps.session_factory.begin() as session:
-                followup_store.release(session, held, deps.worker, None, now)
+                followup_store.release(session, held, deps.worker, None, now, unsent=True)
         except Exception as error:  # the leases run out instead
             log.warning("could not release %s: %s", held, type(error).__name__)
 
@@ -409,6 +409,8 @@ def _tell_away_agents(deps: Deps, nudge: ReadyNudge) -> None:
     for handed in nudge.handed:
         try:
             away = ensure_profile(deps, handed.away_id)
+            if away.deactivated:
+                continue  # gone from Slack: nobody to tell
             text = deps.renderer.render(
                 "slack/away_handoff.j2",
                 {

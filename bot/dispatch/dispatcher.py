@@ -191,7 +191,7 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow]) -> _Batch:
     for agent_id, group in groups.items():
         agent = agents[agent_id]
         fetched = agent.timezone_fetched_at
-        fresh = fetched is not None and now - fetched <= PROFILE_TTL and bool(agent.dm_channel)
+        fresh = fetched is not None and now - fetched <= PROFILE_TTL
         if not fresh or is_away(agent, now) or any(f.attempts > 1 for f in group):
             batch.careful[agent.id] = [f.id for f in group]
             continue
@@ -200,7 +200,7 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow]) -> _Batch:
             # Never at night or on a day off: due again at the start of the next window.
             ids = [f.id for f in group]
             next_window = calendar.next_window_start(now)
-            followup_store.release(session, ids, deps.worker, next_window, now)
+            followup_store.release(session, ids, deps.worker, next_window, now, unsent=True)
             batch.deferred += len(ids)
             continue
         if lease_ran_short(shortest_lease(group), now):

@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 from bot.cases import ClosedCase, Event
 from bot.deps import Deps
 from bot.intake.accept import accept_case, tag_conventions
-from bot.nudge.items import refresh_messages
 from bot.planning.bulk import Planner
 from db import agents as agent_store
-from db import bulk
+from db import bulk, dm_refreshes
 from db import cases as store
 from db.models import Agent
 
@@ -72,13 +71,10 @@ def take_delivery(
     deps: Deps, source: str, cases: list[ClosedCase], delivery_id: str | None
 ) -> Written:
     """A webhook delivery's cases, with the tag conventions applied, written (with whatever
-    else is waiting); then DMs already sent for follow-ups it cancelled are updated, so no
-    stale buttons remain."""
+    else is waiting). DMs already sent for follow-ups it cancelled are queued in the same
+    transaction; the paced pass updates them (bot/nudge/refresh.py), not this thread."""
     delivery = Delivery(source, [tag_conventions(closed) for closed in cases], delivery_id)
-    written = write_delivery(deps, delivery)
-    if written.cancelled_ids and not written.duplicate_delivery:
-        refresh_messages(deps, written.cancelled_ids)
-    return written
+    return write_delivery(deps, delivery)
 
 
 def write_delivery(deps: Deps, delivery: Delivery) -> Written:
@@ -131,6 +127,9 @@ def write_together(session: Session, deps: Deps, batch: list[Delivery]) -> list[
         )
         results[index].changes.append(accepted.change)
         results[index].cancelled_ids += [f.id for f in accepted.cancelled if f.slack_ts]
+    # Queued with the cancellation, so no crash loses one; a storm of reopens is then paced
+    # under chat.update's limit rather than spent in request threads.
+    dm_refreshes.enqueue_followups(session, [i for w in results for i in w.cancelled_ids], now)
     return results
 
 

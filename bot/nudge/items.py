@@ -58,7 +58,8 @@ class Lookups:
         names: dict[int, str] = {}
         if handed:
             for agent in agent_store.by_ids(session, handed):
-                names[agent.id] = agent.display_name or agent.slack_user_id
+                name = agent.display_name or agent.slack_user_id
+                names[agent.id] = f"{name} (no longer in Slack)" if agent.deactivated else name
         return cls(first_confirmed_touches(session, referral), names)
 
     def confirmed_earlier(self, row: NudgeRow) -> bool:
@@ -198,13 +199,14 @@ def _as_dicts(message: Message) -> BuiltNudge:
 
 
 def refresh_messages(deps: Deps, followup_ids: list[int]) -> None:
-    """Update the DMs showing these follow-ups in place (chat.update), so no stale buttons stay."""
+    """Update the DMs showing these follow-ups in place (chat.update) now, so no stale buttons
+    stay: for what someone just did in Slack. Bulk changes queue theirs (bot/nudge/refresh.py)."""
     now = deps.clock.now()
     with deps.session_factory() as session:
         rows = nudge_rows.by_ids(session, followup_ids)
         messages = {(f.slack_channel, f.slack_ts) for f in rows if f.slack_ts and f.slack_channel}
         built = {
-            (channel, ts): _current_message(
+            (channel, ts): current_message(
                 deps, session, nudge_rows.of_message(session, channel, ts), now
             )
             for channel, ts in messages
@@ -223,9 +225,18 @@ def _update(deps: Deps, channel: str, ts: str, message: BuiltNudge) -> None:
         log.warning("could not update DM %s/%s: %s", channel, ts, error.response.get("error"))
 
 
-def _current_message(
+def message_at(
+    deps: Deps, session: Session, channel: str, ts: str, now: datetime
+) -> BuiltNudge | None:
+    """The DM at (channel, ts) as it should read now; None when no follow-up shows it."""
+    shown = nudge_rows.of_message(session, channel, ts)
+    return current_message(deps, session, shown, now) if shown else None
+
+
+def current_message(
     deps: Deps, session: Session, shown: list[NudgeRow], now: datetime
 ) -> BuiltNudge:
+    """The DM showing `shown` (not empty), rendered from their state now."""
     lookups = Lookups.of(session, shown)
     open_rows = [f for f in shown if f.state not in FINISHED_TEXT]
     if len(shown) > 1 and open_rows:
@@ -259,5 +270,5 @@ def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> N
         rows = nudge_rows.by_ids(session, [followup_id])
         if not rows:
             return
-        message = _current_message(deps, session, rows, now)
+        message = current_message(deps, session, rows, now)
     _update(deps, channel, ts, message)

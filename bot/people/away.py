@@ -158,7 +158,8 @@ def return_instant(day: date, tz: str) -> datetime:
 
 
 def is_away(agent: Agent, now: datetime) -> bool:
-    return agent.away_until is not None and agent.away_until > now
+    """Away now, or deactivated in Slack (away for good: someone else covers)."""
+    return agent.deactivated or (agent.away_until is not None and agent.away_until > now)
 
 
 def cover_for(session: Session, agent: Agent, now: datetime) -> Agent | None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
+from bot.people.directory import member_of
+from bot.people.directory import save as directory_save
 from bot.people.triage import send_to_triage
 from db import cases as store
+from db import directory
 from db import followups as followup_store
 from db.models import Agent, FollowUp
 
@@ -20,76 +22,59 @@ PROFILE_TTL = timedelta(hours=24)
 """How long a cached Slack time zone is trusted (people travel; DST is zoneinfo's job)."""
 
 
-def name_of(user: dict[str, Any]) -> str | None:
-    """The name a customer should see under a draft: the real name before the handle."""
-    profile = user.get("profile") or {}
-    return (
-        profile.get("real_name")
-        or user.get("real_name")
-        or profile.get("display_name")
-        or user.get("name")
-    )
-
-
 def ensure_profile(deps: Deps, agent_id: int) -> Agent:
-    """The agent with a fresh time zone (users.info) and a DM channel (conversations.open)."""
+    """The agent with a time zone no older than `PROFILE_TTL`. The directory keeps every
+    agent's fresh (bot/people/directory.py); users.info only for one it has not seen lately.
+    No conversations.open: a DM is posted to the user id and Slack names the channel."""
     now = deps.clock.now()
     with deps.session_factory() as session:
         agent = session.get(Agent, agent_id)
         assert agent is not None
         stale = agent.timezone_fetched_at is None or now - agent.timezone_fetched_at > PROFILE_TTL
-        need_dm = agent.dm_channel is None
         slack_id = agent.slack_user_id
-    updates: dict[str, object] = {}
     if stale:
         try:
-            user = deps.client.users_info(user=slack_id)["user"]
-            updates.update(
-                timezone=user.get("tz") or None,
-                timezone_fetched_at=now,
-                display_name=name_of(user),
-            )
-            email = (user.get("profile") or {}).get("email")
-            if email:
-                updates["email"] = email.lower()
+            member = member_of(deps.client.users_info(user=slack_id)["user"])
         except SlackApiError as error:
             log.warning("users.info %s failed: %s", slack_id, error.response.get("error"))
-    if need_dm:
-        try:
-            updates["dm_channel"] = deps.client.conversations_open(users=slack_id)["channel"]["id"]
-        except SlackApiError as error:
-            log.warning("conversations.open %s failed: %s", slack_id, error.response.get("error"))
-    with deps.session_factory.begin() as session:
+        else:
+            if member is not None:
+                directory_save(deps, [member])
+    with deps.session_factory() as session:
         agent = session.get(Agent, agent_id)
         assert agent is not None
-        for name, value in updates.items():
-            setattr(agent, name, value)
-        session.flush()
         session.expunge(agent)
     return agent
 
 
 def agent_for_email(deps: Deps, email: str, team_id: int | None) -> Agent | None:
-    """The Slack user with this email, from our table or users.lookupByEmail (then stored)."""
+    """The Slack user with this email: from our agents, else the directory, else (someone
+    who joined since it was read) users.lookupByEmail; stored as an agent of `team_id`."""
     email = email.strip().lower()
     with deps.session_factory() as session:
         known = store.agent_by_email(session, email)
         if known is not None:
             session.expunge(known)
             return known
-    try:
-        user = deps.client.users_lookupByEmail(email=email)["user"]
-    except SlackApiError as error:
-        if error.response.get("error") != "users_not_found":
-            raise
-        return None
+        listed = directory.member_by_email(session, email)
+        slack_id = listed.slack_user_id if listed is not None else None
+    if slack_id is None:
+        try:
+            user = deps.client.users_lookupByEmail(email=email)["user"]
+        except SlackApiError as error:
+            if error.response.get("error") != "users_not_found":
+                raise
+            return None
+        member = member_of(user)
+        if member is None:
+            return None
+        directory_save(deps, [member])
+        slack_id = member.slack_user_id
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        agent = store.agent_by_slack_id(session, user["id"], now, team_id)
+        agent = store.agent_by_slack_id(session, slack_id, now, team_id)
         agent.email = email
-        agent.timezone = user.get("tz") or agent.timezone
-        agent.timezone_fetched_at = now
-        agent.display_name = name_of(user)
+        directory.refresh_agent(session, agent, now)
         session.flush()
         store.adopt_owned_cases(session, agent)
         session.expunge(agent)

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from bot.cases import SOURCES
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
-from bot.people.profiles import agent_for_email, name_of
+from bot.people.directory import name_of
+from bot.people.profiles import agent_for_email
 from bot.planning.plan import team_defaults
 from bot.slack.text import escape, escaped_short
 from db import agents as roster_store

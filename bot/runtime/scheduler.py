@@ -13,13 +13,17 @@ from bot.deps import Deps
 from bot.digest.post import digest_due_pass
 from bot.dispatch.dispatcher import dispatch_pass
 from bot.dispatch.overdue import overdue_pass
+from bot.nudge.refresh import DRAIN_EVERY_SECONDS, drain_refreshes
+from bot.people.directory import REFRESH, sync_directory
 
 log = logging.getLogger("followup.scheduler")
 
 JOB_DISPATCH = "dispatch"
 JOB_OVERDUE = "overdue"
+JOB_DM_REFRESH = "dm_refresh"
 OVERDUE_INTERVAL_SECONDS = 60
 """Reminders and lead notices are hours apart; a minute's precision is plenty."""
+JOB_DIRECTORY = "directory"
 JOB_DIGEST = "digest"
 DIGEST_INTERVAL_SECONDS = 300
 """The digest is due weekly; a pass every 5 minutes posts it within minutes of its moment."""
@@ -71,7 +75,38 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         name="remind assignees and tell leads about overdue follow-ups",
         replace_existing=True,
     )
+
+    def refresh_job() -> None:
+        try:
+            drain_refreshes(deps)
+        except Exception:
+            log.exception("DM refresh pass failed; the next pass retries")
+
+    scheduler.add_job(
+        refresh_job,
+        IntervalTrigger(seconds=DRAIN_EVERY_SECONDS, timezone=UTC),
+        id=JOB_DM_REFRESH,
+        next_run_time=datetime.now(UTC),
+        name="update queued DMs within chat.update's budget (bot.nudge.refresh)",
+        replace_existing=True,
+    )
     add_digest_job(scheduler, deps)
+
+    def directory_job() -> None:
+        try:
+            sync_directory(deps)
+        except Exception:
+            log.exception("reading the directory failed; the next refresh retries")
+
+    scheduler.add_job(
+        directory_job,
+        IntervalTrigger(seconds=REFRESH.total_seconds(), timezone=UTC),
+        id=JOB_DIRECTORY,
+        # Read once at start-up already (bot.runtime.start): the next read is a refresh.
+        next_run_time=datetime.now(UTC) + REFRESH,
+        name="read the workspace directory (users.list) again",
+        replace_existing=True,
+    )
     return scheduler
 
 

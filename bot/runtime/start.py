@@ -25,6 +25,8 @@ from slack_sdk.web import SlackResponse
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.deps import Deps, make_web_client
+from bot.dispatch.delivery import describe
+from bot.people.directory import sync_directory, sync_if_stale
 from bot.render.templates import Renderer, check_templates
 from bot.rules.policy_file import load_policy
 from bot.runtime.app import build_app, listener_pool
@@ -180,10 +182,24 @@ def start(
         handler.connect()
     scheduler = build_scheduler(deps) if with_scheduler else None
     if scheduler is not None:
+        read_directory(deps)
         scheduler.start()
     mode = "Socket Mode" if settings.socket_mode else "HTTP mode at /slack/events"
     log.info("followup is up: %s, webhooks and /healthz on port %d", mode, http.port)
     return Running(deps, app, http, handler, scheduler, listeners)
+
+
+def read_directory(deps: Deps, *, stale_only: bool = False) -> None:
+    """The workspace directory before the first dispatch pass, so no DM waits on a lookup
+    (`stale_only`: unless it was read within its refresh interval, for a one-shot command).
+    If Slack refuses, logged: people are then looked up one by one until the next read."""
+    try:
+        if stale_only:
+            sync_if_stale(deps)
+        else:
+            sync_directory(deps)
+    except Exception as error:
+        log.warning("could not read the directory (users.list): %s", describe(error))
 
 
 def _bind_problem(host: str, port: int, error: Exception) -> str:
@@ -250,15 +266,17 @@ def check_slack(deps: Deps) -> SlackResponse:
 
 
 def run_forever(deps: Deps) -> None:
-    """`followup run`: start everything, wait for SIGTERM or SIGINT, stop cleanly."""
-    ensure_schema(deps)
-    check_templates_at_start(deps)
-    running = start(deps)
-    # What start-up built (modules, SQLAlchemy's and Bolt's machinery, templates) lives as long
-    # as the process: out of the collector's sight, full collections walk only what came after.
-    gc.freeze()
+    """`followup run`: start everything, wait for SIGTERM or SIGINT, stop cleanly. A signal
+    during start-up (a service manager stopping a slow start) stops it as soon as it is up."""
     stop = threading.Event()
     with _signals_set(stop):
+        ensure_schema(deps)
+        check_templates_at_start(deps)
+        running = start(deps)
+        # What start-up built (modules, SQLAlchemy's and Bolt's machinery, templates) lives as
+        # long as the process: out of the collector's sight, full collections walk only what
+        # came after.
+        gc.freeze()
         while not stop.wait(1.0):
             pass
     running.stop()

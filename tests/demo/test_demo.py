@@ -60,3 +60,22 @@ def test_the_demo_can_be_rerun(tmp_path: Path) -> None:
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         )
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_under_slacks_rate_tiers_the_demo_shows_the_same_story(tmp_path: Path) -> None:
+    """`--slack-tiers`: the local Slack refuses what Slack would at its published rates; the
+    bot waits out each 429, and every person and channel sees what they see without it."""
+    transcripts = []
+    for flags in ([], ["--slack-tiers"]):
+        out = tmp_path / ("tiers" if flags else "plain")
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "demo", "--fast", "--out", str(out), *flags],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        transcripts.append(sorted((out / "transcript.txt").read_text().splitlines()))
+    assert transcripts[0] == transcripts[1]

@@ -151,10 +151,9 @@ def test_a_claim_whose_lease_ran_short_before_posting_is_left_for_the_next_claim
 ) -> None:
     assert post_case(bot)[0] == 202
     bot.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
-    # The agent's first DM takes the careful path, which asks Slack for the profile and the
-    # DM channel first; while Slack is slow, 9 of the lease's 10 minutes go by.
-    for method in ("users.info", "conversations.open"):
-        bot.sandbox.fail_next(method, status=None, error=None, delay=0.5)
+    # Ada is new to the bot and not in the directory: her email is looked up first; while
+    # Slack is slow, 9 of the lease's 10 minutes go by.
+    bot.sandbox.fail_next("users.lookupByEmail", status=None, error=None, delay=1.0)
     later = threading.Timer(0.2, bot.clock.advance, [timedelta(minutes=9)])
     later.start()
     slow = dispatch_pass(bot.deps)

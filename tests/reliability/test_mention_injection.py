@@ -71,7 +71,9 @@ def shown(bot: Any) -> dict[str, list[str]]:
     for call in bot.sandbox.calls:
         if call.method not in SHOWN or call.status != 200:
             continue
-        where = call.args.get("channel") or call.args.get("user_id") or ""
+        # A DM is posted to the user id; Slack's answer names the IM it went to.
+        where = call.response.get("channel") or call.args.get("channel") or ""
+        where = where or call.args.get("user_id") or ""
         args = {k: v for k, v in call.args.items() if k != "metadata"}
         if isinstance(args.get("view"), str):
             args["view"] = json.loads(args["view"])
