@@ -1,7 +1,7 @@
 """The workspace directory: who everyone in Slack is, read in pages from users.list.
 
-Read at start-up and refreshed every `REFRESH` (users.list is Tier 2, 200 members a page, so
-a 5,000-person workspace is 25 calls), and kept current in between by the `user_change` and
+Read at start-up and refreshed daily (users.list is Tier 2, 200 members a page, so a
+5,000-person workspace is 25 calls), and kept current in between by the `user_change` and
 `team_join` events. A person's time zone, email, name and deactivation then come from here:
 no DM waits on users.info or users.lookupByEmail, which are kept for someone the directory
 has not seen yet.
@@ -19,8 +19,9 @@ from db.directory import Member
 
 log = logging.getLogger("followup.people")
 
-REFRESH = timedelta(hours=6)
-"""How often users.list is read again (events keep it current in between)."""
+REFRESH = timedelta(hours=24)
+"""How often users.list is read again: daily, to catch an event Slack never delivered (the
+events keep it current in between; a read of a 5,000-person workspace is 25 Tier 2 calls)."""
 PAGE = 200
 """Members per users.list page: Slack's recommended page size."""
 MAX_PAGES = 500

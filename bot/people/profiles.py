@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.people.directory import member_of
+from bot.people.directory import REFRESH, member_of
 from bot.people.directory import save as directory_save
 from bot.people.triage import send_to_triage
 from db import cases as store
@@ -18,8 +17,9 @@ from db.models import Agent, FollowUp
 
 log = logging.getLogger("followup.people")
 
-PROFILE_TTL = timedelta(hours=24)
-"""How long a cached Slack time zone is trusted (people travel; DST is zoneinfo's job)."""
+PROFILE_TTL = 2 * REFRESH
+"""How long a time zone is trusted without the directory confirming it: two daily reads (the
+user_change event brings a move at once; DST is zoneinfo's job)."""
 
 
 def ensure_profile(deps: Deps, agent_id: int) -> Agent:
