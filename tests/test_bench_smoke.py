@@ -56,6 +56,13 @@ def test_the_memory_benchmark_runs() -> None:
     assert "baseline (the same process, empty database)" in out and out.rstrip().endswith("OK")
 
 
+def test_the_slack_budget_benchmark_runs() -> None:
+    out = run_bench("bench_slack_budget.py", "--agents", "40", "--realtime-agents", "10")
+    assert "floor: 80 chat.postMessage at 600/min" in out  # 40 DMs and 40 reminders a day
+    assert "ratio:" in out and "the floor plus the roster read" in out
+    assert out.rstrip().endswith("OK")
+
+
 wrk = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
 )
