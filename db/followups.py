@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -260,9 +260,10 @@ def release(
 ) -> int:
     """Give claimed follow-ups back (optionally due later), e.g. outside working hours.
 
-    `unsent`: this worker knows no DM of them went out, so the next claim is a first try and
-    need not read the DM history first (a claim that ran out, or a post that may have reached
-    Slack, keeps its count of attempts and is reconciled)."""
+    `unsent`: this worker knows it posted no DM of them, so this claim does not count as an
+    attempt: a first try stays a first try (no DM history read on the next claim), while a claim
+    that was already a retry (an earlier worker's post may have reached Slack) stays a retry and
+    is still reconciled."""
     changes: dict[str, Any] = {
         "state": state,
         "lease_until": None,
@@ -270,8 +271,8 @@ def release(
         "updated_at": now,
         **values,
     }
-    if unsent:
-        changes["attempts"] = 0
+    if unsent:  # undo this claim's increment, never an earlier one's
+        changes["attempts"] = case((FollowUp.attempts > 0, FollowUp.attempts - 1), else_=0)
     if due_at is not None:
         changes["due_at"] = due_at
     result = session.execute(

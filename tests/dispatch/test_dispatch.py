@@ -209,3 +209,42 @@ def test_policy_explain_says_why_for_the_london_friday_cases(bot: Any) -> None:
     ordinary = explain_case(bot.deps, "C-1")
     assert "ordinary" in ordinary and "Mon 23 Nov 10:00" in ordinary
     assert "No case" in explain_case(bot.deps, "generic:nope")
+
+
+def _crash_after_posting(bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ada's DM reaches Slack, then the worker dies before recording it."""
+    assert post_case(bot)[0] == 202
+    bot.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+    def crash(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("killed between Slack's answer and the commit")
+
+    monkeypatch.setattr(followup_store, "mark_sent", crash)
+    dispatch_pass(bot.deps)
+    monkeypatch.undo()
+    assert len(nudges(bot)) == 1
+
+
+def test_a_retry_given_back_for_the_night_is_still_reconciled_in_the_morning(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Giving a claim back unsent undoes that claim's attempt only: a retry stays a retry."""
+    _crash_after_posting(bot, monkeypatch)
+    bot.clock.set(datetime(2026, 11, 23, 22, 0, tzinfo=UTC))  # the lease ran out; night in London
+    assert dispatch_pass(bot.deps).deferred == 1
+    bot.clock.set(datetime(2026, 11, 24, 9, 30, tzinfo=UTC))
+    morning = dispatch_pass(bot.deps)
+    assert (morning.delivered, morning.reconciled) == (0, 1)
+    assert len(nudges(bot)) == 1
+
+
+def test_a_retry_whose_history_read_fails_is_not_posted_blindly_next_time(
+    bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _crash_after_posting(bot, monkeypatch)
+    bot.clock.advance(timedelta(minutes=15))
+    bot.sandbox.fail_next("conversations.history", times=5, status=None, error="internal_error")
+    dispatch_pass(bot.deps)
+    bot.clock.advance(timedelta(minutes=1))
+    dispatch_pass(bot.deps)
+    assert len(nudges(bot)) == 1
