@@ -143,10 +143,10 @@ def leads(session: Session) -> list[Agent]:
 
 
 def first_lead(session: Session, team_id: int) -> Agent | None:
-    """The team's lead with the lowest id, if it has any."""
+    """The team's lead with the lowest id still in Slack, if it has any."""
     return session.scalar(
         select(Agent)
-        .where(Agent.team_id == team_id, Agent.is_lead.is_(True))
+        .where(Agent.team_id == team_id, Agent.is_lead.is_(True), Agent.deactivated.is_(False))
         .order_by(Agent.id)
         .limit(1)
     )

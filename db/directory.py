@@ -26,10 +26,19 @@ class Member:
     is_bot: bool
 
 
-def save_members(session: Session, members: Sequence[Member], now: datetime) -> None:
-    """Insert or update each member (the latest word from Slack wins)."""
-    if not members:
-        return
+CHUNK = 500
+"""Rows per statement: 7 parameters each stays far inside SQLite's and PostgreSQL's limits."""
+
+
+def save_members(
+    session: Session,
+    members: Sequence[Member],
+    now: datetime,
+    *,
+    read_since: datetime | None = None,
+) -> None:
+    """Insert or update each member. `read_since`: the members come from a read that began
+    then, so a member stored later (by a user_change during the read) keeps the newer word."""
     rows = [
         {
             "slack_user_id": m.slack_user_id,
@@ -42,21 +51,27 @@ def save_members(session: Session, members: Sequence[Member], now: datetime) -> 
         }
         for m in members
     ]
-    statement = dialect_insert(session, SlackUser)
-    updated = {name: statement.excluded[name] for name in rows[0] if name != "slack_user_id"}
-    session.execute(
-        statement.values(rows).on_conflict_do_update(index_elements=["slack_user_id"], set_=updated)
-    )
+    for start in range(0, len(rows), CHUNK):
+        statement = dialect_insert(session, SlackUser)
+        updated = {name: statement.excluded[name] for name in rows[0] if name != "slack_user_id"}
+        newer = SlackUser.seen_at <= read_since if read_since is not None else None
+        session.execute(
+            statement.values(rows[start : start + CHUNK]).on_conflict_do_update(
+                index_elements=["slack_user_id"], set_=updated, where=newer
+            )
+        )
 
 
-def refresh_agents(session: Session, members: Sequence[Member], now: datetime) -> int:
-    """Bring the agents among `members` up to date (time zone, name, email, deactivated);
-    how many there were."""
-    by_id = {m.slack_user_id: m for m in members}
-    agents = session.scalars(select(Agent).where(Agent.slack_user_id.in_(list(by_id))))
+def refresh_agents(
+    session: Session, now: datetime, slack_user_ids: Sequence[str] | None = None
+) -> int:
+    """Bring agents up to date from the directory (time zone, name, email, deactivated): every
+    agent it knows, or those with these user ids; how many it updated."""
+    query = select(Agent, SlackUser).join(SlackUser, SlackUser.slack_user_id == Agent.slack_user_id)
+    if slack_user_ids is not None:
+        query = query.where(Agent.slack_user_id.in_(list(slack_user_ids)))
     count = 0
-    for agent in agents:
-        member = by_id[agent.slack_user_id]
+    for agent, member in session.execute(query):
         agent.timezone = member.timezone or agent.timezone
         agent.timezone_fetched_at = now
         agent.display_name = member.display_name or agent.display_name
@@ -86,20 +101,4 @@ def last_seen(session: Session) -> datetime | None:
 
 def refresh_agent(session: Session, agent: Agent, now: datetime) -> None:
     """Bring one agent up to date from the directory, when it has them."""
-    member = session.get(SlackUser, agent.slack_user_id)
-    if member is None:
-        return
-    refresh_agents(
-        session,
-        [
-            Member(
-                slack_user_id=member.slack_user_id,
-                email=member.email,
-                display_name=member.display_name,
-                timezone=member.timezone,
-                deleted=member.deleted,
-                is_bot=member.is_bot,
-            )
-        ],
-        now,
-    )
+    refresh_agents(session, now, [agent.slack_user_id])

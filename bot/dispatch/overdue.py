@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps
+from bot.people.away import is_away
 from bot.people.profiles import ensure_profile
 from bot.planning.plan import calendar_of, lead_calendar, lead_of
 from bot.report import PassReport
@@ -170,7 +171,7 @@ def _guarded(
 def _reachable(deps: Deps, agent_id: int, now: datetime) -> tuple[Agent, WorkingCalendar] | None:
     """The person with a fresh profile when they may be messaged now, else None."""
     agent = ensure_profile(deps, agent_id)
-    if agent.away_until is not None and agent.away_until > now:
+    if is_away(agent, now):  # away, or deactivated in Slack: nobody to message
         return None
     with deps.session_factory() as session:
         stored = session.get(Agent, agent_id)

@@ -10,7 +10,7 @@ has not seen yet.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.deps import Deps
@@ -57,6 +57,7 @@ def member_of(user: dict[str, Any]) -> Member | None:
 
 def sync_directory(deps: Deps) -> int:
     """Read the whole directory from users.list and store it; the members read."""
+    started = deps.clock.now()
     members: list[Member] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
@@ -68,7 +69,7 @@ def sync_directory(deps: Deps) -> int:
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             break
-    save(deps, members)
+    save(deps, members, read_since=started)
     log.info("directory: %d members read from users.list", len(members))
     return len(members)
 
@@ -81,12 +82,16 @@ def sync_if_stale(deps: Deps) -> None:
         sync_directory(deps)
 
 
-def save(deps: Deps, members: list[Member]) -> None:
-    """Store members and bring the agents among them up to date, in one transaction."""
+def save(deps: Deps, members: list[Member], *, read_since: datetime | None = None) -> None:
+    """Store members and bring the agents among them up to date, in one transaction (a whole
+    read: `read_since` its start, so an event stored meanwhile is not overwritten)."""
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
-        directory.save_members(session, members, now)
-        directory.refresh_agents(session, members, now)
+        directory.save_members(session, members, now, read_since=read_since)
+        if read_since is None:
+            directory.refresh_agents(session, now, [m.slack_user_id for m in members])
+        else:
+            directory.refresh_agents(session, now)
 
 
 def user_changed(deps: Deps, user: dict[str, Any]) -> None:

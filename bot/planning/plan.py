@@ -75,8 +75,8 @@ def calendar_of(deps: Deps, team: Team | None, agent: Agent | None) -> WorkingCa
 
 
 def team_lead(session: Session, team: Team | None, owner: Agent | None) -> Agent | None:
-    """The owner's own lead, else the team's first lead."""
-    if owner is not None and owner.lead is not None:
+    """The owner's own lead, else the team's first lead (never one deactivated in Slack)."""
+    if owner is not None and owner.lead is not None and not owner.lead.deactivated:
         return owner.lead
     if team is None:
         return None

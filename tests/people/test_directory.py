@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.dispatch.dispatcher import dispatch_pass
-from bot.people.directory import PAGE, sync_directory
+from bot.people.directory import PAGE, member_of, save, sync_directory
+from bot.planning.plan import team_defaults, team_lead
 from db import cases as store
+from db import directory as directory_store
 from db.models import Agent, FollowUp
 from tests.idle import wait_idle
 from tests.nudging import FRIDAY_10_UTC, MONDAY_10_UTC
@@ -152,3 +154,38 @@ def test_a_touch_deferred_to_working_hours_is_not_reconciled_against_the_dm_hist
     mark = len(bot.sandbox.calls)
     assert dispatch_pass(bot.deps).delivered == 1
     assert "conversations.history" not in _methods_since(bot, mark)
+
+
+def test_a_member_of_another_organisation_never_enters_the_directory(bot: Any) -> None:
+    outsider = bot.sandbox.add_user(
+        "U0OUT", name="eve", real_name="Eve", email="eve@rival.example", tz="Europe/Paris"
+    )
+    outsider["team_id"] = "T0RIVAL"  # a Slack Connect channel shares their changes
+    assert bot.driver.event({"type": "user_change", "user": outsider}).status == 200
+    wait_idle(bot)
+    with bot.deps.session_factory() as session:
+        assert directory_store.member_by_email(session, "eve@rival.example") is None
+
+
+def test_a_directory_read_does_not_undo_a_deactivation_that_arrived_during_it(bot: Any) -> None:
+    read_began = bot.clock.now()
+    stale = member_of(bot.sandbox.user("U0AGENT"))  # as the page read before the change says
+    assert stale is not None and not stale.deleted
+    bot.clock.advance(timedelta(seconds=30))
+    with bot.deps.session_factory.begin() as session:
+        store.agent_by_slack_id(session, "U0AGENT", bot.clock.now(), None)
+    _deactivate(bot, "U0AGENT")  # user_change, stored while the read is still paging
+    bot.clock.advance(timedelta(seconds=30))
+    save(bot.deps, [stale], read_since=read_began)
+    assert _agent(bot, "U0AGENT").deactivated
+
+
+def test_a_lead_deactivated_in_slack_is_nobody_s_lead(bot: Any) -> None:
+    now = bot.clock.now()
+    with bot.deps.session_factory.begin() as session:
+        team = store.team_for(session, None, team_defaults(bot.deps), now)
+        lead = store.agent_by_slack_id(session, "U0LEAD", now, team.id)
+        ada = store.agent_by_slack_id(session, "U0AGENT", now, team.id)
+        lead.is_lead, lead.deactivated, ada.lead_id = True, True, lead.id
+        session.flush()
+        assert team_lead(session, team, ada) is None
