@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -32,10 +33,10 @@ DIGEST_INTERVAL_SECONDS = 300
 def build_scheduler(deps: Deps) -> BackgroundScheduler:
     """This process's own in-memory scheduler (APScheduler 3 job stores can't be shared).
 
-    Every job first runs at start-up, then at its interval: a restart delays no due DM,
-    reminder or digest by a whole interval (the digest's is 5 minutes).
+    Every pass first runs at start-up, then at its interval: a restart delays no due DM,
+    reminder or digest by a whole interval (the digest's is 5 minutes). The directory is read
+    before the scheduler starts (bot.runtime.start), so its job is the daily refresh.
     """
-
     scheduler = BackgroundScheduler(
         timezone=UTC,
         job_defaults={
@@ -46,87 +47,70 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         },
     )
 
-    def dispatch_job() -> None:
-        try:
-            dispatch_pass(deps)
-        except Exception:
-            log.exception("dispatch pass failed; the next pass retries")
-
-    scheduler.add_job(
-        dispatch_job,
-        IntervalTrigger(seconds=deps.settings.dispatch_interval_seconds, timezone=UTC),
-        id=JOB_DISPATCH,
-        next_run_time=datetime.now(UTC),
-        name="claim and deliver due follow-ups",
-        replace_existing=True,
+    every = _adder(scheduler, deps)
+    every(
+        JOB_DISPATCH,
+        deps.settings.dispatch_interval_seconds,
+        dispatch_pass,
+        "claim and deliver due follow-ups",
     )
-
-    def overdue_job() -> None:
-        try:
-            overdue_pass(deps)
-        except Exception:
-            log.exception("overdue pass failed; the next pass retries")
-
-    scheduler.add_job(
-        overdue_job,
-        IntervalTrigger(seconds=OVERDUE_INTERVAL_SECONDS, timezone=UTC),
-        id=JOB_OVERDUE,
-        next_run_time=datetime.now(UTC),
-        name="remind assignees and tell leads about overdue follow-ups",
-        replace_existing=True,
+    every(
+        JOB_OVERDUE,
+        OVERDUE_INTERVAL_SECONDS,
+        overdue_pass,
+        "remind assignees and tell leads about overdue follow-ups",
     )
-
-    def refresh_job() -> None:
-        try:
-            drain_refreshes(deps)
-        except Exception:
-            log.exception("DM refresh pass failed; the next pass retries")
-
-    scheduler.add_job(
-        refresh_job,
-        IntervalTrigger(seconds=DRAIN_EVERY_SECONDS, timezone=UTC),
-        id=JOB_DM_REFRESH,
-        next_run_time=datetime.now(UTC),
-        name="update queued DMs within chat.update's budget (bot.nudge.refresh)",
-        replace_existing=True,
+    every(
+        JOB_DM_REFRESH,
+        DRAIN_EVERY_SECONDS,
+        drain_refreshes,
+        "update queued DMs within chat.update's budget (bot.nudge.refresh)",
     )
-    add_digest_job(scheduler, deps)
-
-    def directory_job() -> None:
-        try:
-            sync_directory(deps)
-        except Exception:
-            log.exception("reading the directory failed; the next refresh retries")
-
-    scheduler.add_job(
-        directory_job,
-        IntervalTrigger(seconds=REFRESH.total_seconds(), timezone=UTC),
-        id=JOB_DIRECTORY,
-        # Read once at start-up already (bot.runtime.start): the next read is a refresh.
-        next_run_time=datetime.now(UTC) + REFRESH,
-        name="read the workspace directory (users.list) again",
-        replace_existing=True,
+    every(
+        JOB_DIGEST,
+        DIGEST_INTERVAL_SECONDS,
+        digest_due_pass,
+        "post each team's weekly digest once, when due",
+    )
+    # Read once at start-up already (bot.runtime.start): the first run here is a refresh.
+    every(
+        JOB_DIRECTORY,
+        REFRESH.total_seconds(),
+        sync_directory,
+        "read the workspace directory (users.list) again",
+        first_in=REFRESH,
     )
     return scheduler
 
 
-def add_digest_job(scheduler: BackgroundScheduler, deps: Deps) -> None:
-    """Every few minutes: post each team's weekly digest once it is due (see bot.digest.post)."""
+def _adder(scheduler: BackgroundScheduler, deps: Deps) -> Callable[..., None]:
+    """A function adding one idempotent pass, run every `seconds` (first after `first_in`,
+    now by default); a pass that fails is logged, and the next run is the retry."""
 
-    def digest_job() -> None:
-        try:
-            digest_due_pass(deps)
-        except Exception:
-            log.exception("digest pass failed; the next pass retries")
+    def every(
+        job_id: str,
+        seconds: float,
+        run: Callable[[Deps], object],
+        name: str,
+        *,
+        first_in: timedelta = timedelta(0),
+    ) -> None:
+        def job() -> None:
+            try:
+                run(deps)
+            except Exception:
+                log.exception("%s: failed; the next run retries", job_id)
 
-    scheduler.add_job(
-        digest_job,
-        IntervalTrigger(seconds=DIGEST_INTERVAL_SECONDS, timezone=UTC),
-        id=JOB_DIGEST,
-        next_run_time=datetime.now(UTC),
-        name="post each team's weekly digest once, when due",
-        replace_existing=True,
-    )
+        scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            next_run_time=datetime.now(UTC) + first_in,
+            name=name,
+            replace_existing=True,
+        )
+
+    return every
 
 
 def stop_scheduler(scheduler: Any) -> None:
