@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
+import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from dotenv import load_dotenv
 
 from bot.clock import ManualClock, parse_instant
 from bot.config import Settings, SettingsError
+from bot.digest.cli import add_command as command
 from bot.digest.cli import add_parsers as add_digest_parsers
 from bot.digest.cli import needs_slack as digest_needs_slack
 from db.engine import DATABASE_DOWN
@@ -25,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="followup",
         description="Followup: nudges support agents to close the loop after every closed case.",
+        epilog="example:\n  followup db upgrade && followup run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"followup {_version()}")
     parser.add_argument(
         "--env-file",
         type=Path,
@@ -34,10 +39,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="start the bot: Slack (Socket Mode or HTTP), webhooks, scheduler")
+    command(
+        sub,
+        "doctor",
+        "check the setup: Slack token, scopes, channels, database, policy, templates",
+        "Check the setup against the real workspace and database, one line per check\n"
+        "(PASS, WARN or FAIL) with what to do about each failure: the token and its scopes,\n"
+        "Socket Mode or the request URL, every configured channel (exists, bot invited),\n"
+        "webhook secrets, the database and its schema, policy, templates, roster, time\n"
+        "zones. Exit status 0 when nothing failed.",
+        "followup --env-file /etc/followup/followup.env doctor",
+    )
+    command(
+        sub,
+        "run",
+        "start the bot: Slack (Socket Mode or HTTP), webhooks, scheduler",
+        "Start the bot and keep it running until SIGTERM or Ctrl-C: Slack over Socket Mode\n"
+        "(SLACK_APP_TOKEN set) or HTTP (/slack/events), helpdesk webhooks, /healthz, and the\n"
+        "scheduler (dispatch, overdue reminders, digests).",
+        "followup --env-file /etc/followup/followup.env run",
+    )
 
-    demo = sub.add_parser(
-        "demo", help="the whole loop with no Slack account: two weeks, a record to read"
+    demo = command(
+        sub,
+        "demo",
+        "the whole loop with no Slack account: two weeks, a record to read",
+        "Run two weeks of one support team's follow-ups against a local stand-in for Slack\n"
+        "and a fresh SQLite file, then print a transcript and the path of an HTML record.",
+        "followup demo --out ./demo-record",
     )
     demo.add_argument("--fast", action="store_true", help="fewer cases (for tests)")
     demo.add_argument("--out", type=Path, default=None, help="write the record into this folder")
@@ -47,28 +76,85 @@ def _parser() -> argparse.ArgumentParser:
         help="the local Slack enforces Slack's published rate limits (slower, as on Slack)",
     )
 
-    dispatch = sub.add_parser(
-        "dispatch", help="run one dispatch pass and one overdue pass (reminders, leads) and exit"
+    dispatch = command(
+        sub,
+        "dispatch",
+        "run one dispatch pass and one overdue pass (reminders, leads) and exit",
+        "Send every follow-up DM that is due, then the overdue reminders and lead notices,\n"
+        "once, and exit (for cron, or to catch up by hand).",
+        "followup dispatch",
     )
     dispatch.add_argument("--now", help="pretend it is this ISO 8601 instant (e.g. for tests)")
 
-    db = sub.add_parser("db", help="database maintenance")
+    db = command(
+        sub,
+        "db",
+        "database maintenance",
+        "Database maintenance (DATABASE_URL).",
+        "followup db upgrade",
+    )
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+    command(
+        db_sub,
+        "upgrade",
+        "apply migrations up to the latest schema",
+        "Apply the shipped migrations to DATABASE_URL up to the latest schema and print the\n"
+        "revision it is at. Run it once per release, before restarting the bot.",
+        "followup db upgrade",
+    )
 
-    policy = sub.add_parser("policy", help="the follow-up policy")
+    policy = command(
+        sub,
+        "policy",
+        "the follow-up policy",
+        "Check the follow-up policy file, or see how it plans a stored case.",
+        "followup policy check",
+    )
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
-    policy_sub.add_parser("check", help="validate the policy file (FOLLOWUP_POLICY)")
-    explain = policy_sub.add_parser("explain", help="which rule a case matches, and when")
+    command(
+        policy_sub,
+        "check",
+        "validate the policy file (FOLLOWUP_POLICY)",
+        "Validate the policy file named by FOLLOWUP_POLICY (or the shipped default).",
+        "FOLLOWUP_POLICY=./policy.toml followup policy check",
+    )
+    explain = command(
+        policy_sub,
+        "explain",
+        "which rule a case matches, and when",
+        "Show which rule a stored case matched and why, and each touch's times in the\n"
+        "assignee's local time.",
+        "followup policy explain zendesk:4821",
+    )
     explain.add_argument("case", help="a case reference: <source>:<id>, or just the id")
 
-    templates = sub.add_parser("templates", help="draft templates")
+    templates = command(
+        sub,
+        "templates",
+        "draft templates",
+        "Check the draft templates (FOLLOWUP_TEMPLATES overrides and the shipped ones).",
+        "followup templates check",
+    )
     templates_sub = templates.add_subparsers(
         dest="templates_command", required=True, metavar="ACTION"
     )
-    templates_sub.add_parser("check", help="render every template with sample cases")
+    command(
+        templates_sub,
+        "check",
+        "render every template with sample cases",
+        "Render every draft template with sample cases and compile the rest; report each\n"
+        "error with its file and line.",
+        "FOLLOWUP_TEMPLATES=./templates-overrides followup templates check",
+    )
 
-    backfill = sub.add_parser("import", help="backfill closed cases from a CSV file")
+    backfill = command(
+        sub,
+        "import",
+        "backfill closed cases from a CSV file",
+        "Backfill closed cases from a CSV file and plan their follow-ups. Running it again\n"
+        "imports nothing twice. A progress bar shows on a terminal; a summary line always.",
+        "followup import closed-cases.csv --source zendesk",
+    )
     backfill.add_argument(
         "file", type=Path, help="CSV with a header row (columns: docs/helpdesks.md)"
     )
@@ -81,29 +167,84 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--now", help="pretend it is this ISO 8601 instant (e.g. for tests)")
     backfill.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    agents = sub.add_parser("agents", help="link helpdesk agents to Slack; leads and backups")
+    agents = command(
+        sub,
+        "agents",
+        "link helpdesk agents to Slack; leads and backups",
+        "Link helpdesk agents to Slack users, and set leads and backups.",
+        "followup agents list",
+    )
     agents_sub = agents.add_subparsers(dest="agents_command", required=True, metavar="ACTION")
-    agents_sub.add_parser("list", help="show links, leads and backups")
-    link = agents_sub.add_parser("link", help="map a helpdesk's agent id to a Slack user")
+    command(
+        agents_sub,
+        "list",
+        "show links, leads and backups",
+        "Show the helpdesk agent ids linked to Slack users, the leads and the backups.",
+        "followup agents list",
+    )
+    link = command(
+        agents_sub,
+        "link",
+        "map a helpdesk's agent id to a Slack user",
+        "Map a helpdesk's agent id to a Slack user, for helpdesks that name agents by id.",
+        "followup agents link zendesk 381 ada@example.com",
+    )
     link.add_argument("source", help="zendesk, intercom, freshdesk, hubspot, jira, ...")
     link.add_argument("agent_id", help="the agent's id in that helpdesk")
     link.add_argument("user", help="Slack user id (U…) or email")
-    lead = agents_sub.add_parser("lead", help="make someone a lead (escalations, overdue)")
+    lead = command(
+        agents_sub,
+        "lead",
+        "make someone a lead (escalations, overdue)",
+        "Make someone a lead: they hear of escalations and overdue follow-ups of their team\n"
+        "or of the agents given.",
+        "followup agents lead grace@example.com --team support --of ada@example.com",
+    )
     lead.add_argument("user", help="Slack user id (U…) or email")
     lead.add_argument("--team", help="the team (slug) they lead")
     lead.add_argument(
         "--of", action="append", default=[], metavar="AGENT", help="an agent they lead (repeat)"
     )
-    backup = agents_sub.add_parser("backup", help="who covers an agent while they are away")
+    backup = command(
+        agents_sub,
+        "backup",
+        "who covers an agent while they are away",
+        "Name who gets an agent's due follow-ups while the agent is away.",
+        "followup agents backup ada@example.com bob@example.com",
+    )
     backup.add_argument("agent", help="Slack user id (U…) or email")
     backup.add_argument("backup", help="Slack user id (U…) or email")
     add_digest_parsers(sub)
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("followup")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _settings(env_file: Path | None, require_slack: bool = True) -> Settings:
     load_dotenv(env_file or Path.cwd() / ".env", override=False)
     return Settings.from_env(require_slack=require_slack)
+
+
+SLACK_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+def _forget_slack_secrets() -> None:
+    """Take the Slack secrets out of the process environment once the settings hold them.
+
+    slack_bolt's `App` falls back to `SLACK_BOT_TOKEN` from the environment when given no
+    token, and, given our `client` as well, warns at every start that the token will be
+    unused (slack-bolt 1.30, slack_bolt/app/app.py `App.__init__`: `token = token or
+    os.environ.get("SLACK_BOT_TOKEN")`, then `warning_client_prioritized_and_token_skipped`).
+    Passing any token instead warns the same. Nothing reads these variables after
+    `Settings.from_env`; child processes need not inherit them either.
+    """
+    for name in SLACK_SECRETS:
+        os.environ.pop(name, None)
 
 
 def _fail(message: str) -> int:
@@ -125,19 +266,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_demo(fast=args.fast, out_dir=args.out, slack_tiers=args.slack_tiers)
         return 0
+    if args.command == "doctor":
+        from bot.runtime.doctor import run_doctor
+
+        load_dotenv(args.env_file or Path.cwd() / ".env", override=False)
+        return run_doctor()
     try:
         offline = (
             args.command in ("db", "templates", "import", "teams")
             or (args.command == "digest" and not digest_needs_slack(args))
             or (args.command == "policy" and args.policy_command == "check")
+            or (args.command == "agents" and args.agents_command == "list")
         )
         settings = _settings(args.env_file, require_slack=not offline)
     except SettingsError as error:
         return _fail(str(error))
+    _forget_slack_secrets()
 
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     if args.command == "templates":
         return _templates_check(settings)
     if args.command == "policy" and args.policy_command == "check":
@@ -213,7 +361,7 @@ def _import(deps: Deps, args: argparse.Namespace) -> int:
 
 
 def _agents(deps: Deps, args: argparse.Namespace) -> int:
-    from bot.people.roster import AgentError, link, make_lead, roster_lines, set_backup
+    from bot.people.roster import AgentError, link, make_lead, roster_text, set_backup
 
     action = args.agents_command
     try:
@@ -230,8 +378,8 @@ def _agents(deps: Deps, args: argparse.Namespace) -> int:
             agent, cover = set_backup(deps, args.agent, args.backup, actor="cli")
             print(f"{cover.slack_user_id} covers {agent.slack_user_id} while they are away")
         else:
-            for line in roster_lines(deps):
-                print(re.sub(r"<@(\w+)>", r"\1", line.replace("*", "")))
+            for line in roster_text(deps):
+                print(line)
     except AgentError as error:
         return _fail(str(error))
     return 0
@@ -252,8 +400,14 @@ def _policy_check(settings: Settings) -> int:
 
 def _templates_check(settings: Settings) -> int:
     from bot.render.templates import Renderer, check_templates
+    from bot.rules.policy import PolicyError
+    from bot.rules.policy_file import load_policy
 
-    problems = check_templates(Renderer(settings.templates_dir))
+    try:  # drafts for templates the policy names are in use; `policy check` reports a bad one
+        policy = load_policy(settings.policy_path)
+    except PolicyError:
+        policy = None
+    problems = check_templates(Renderer(settings.templates_dir), policy=policy)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -57,7 +57,11 @@ class Settings:
     timezone: str = "UTC"
     dispatch_interval_seconds: int = 30
     http_threads: int = 16
+    metrics: bool = False
+    """`GET /metrics` serves Prometheus metrics (METRICS=1); otherwise it is a 404."""
     log_level: str = "INFO"
+    log_format: str = "text"
+    """`text` (one readable line per record) or `json` (one JSON object per line)."""
     webhook_secrets: Mapping[str, str] = field(default_factory=dict)
     webhook_insecure: frozenset[str] = frozenset()
     watched_channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -97,6 +101,23 @@ class Settings:
         except SettingsError as error:
             # A secret pasted into the wrong variable is echoed by that variable's message.
             raise SettingsError(_hide(str(error), _secret_values(env))) from None
+
+
+def without_unknown_webhook_secrets(
+    env: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """`env` (default: the process environment) without its WEBHOOK_SECRET_<SOURCE> variables
+    for unknown sources, and their names: start-up refuses them; `followup doctor` reports each
+    one and checks the rest of the setup."""
+    env = os.environ if env is None else env
+    unknown = sorted(
+        name
+        for name, value in env.items()
+        if name.startswith("WEBHOOK_SECRET_")
+        and value.strip()
+        and name.removeprefix("WEBHOOK_SECRET_").lower() not in SOURCES
+    )
+    return {k: v for k, v in env.items() if k not in unknown}, unknown
 
 
 def _secret_values(env: Mapping[str, str]) -> list[str]:
@@ -243,6 +264,14 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
     level = (_get(env, "LOG_LEVEL") or "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError("LOG_LEVEL is malformed: expected DEBUG, INFO, WARNING or ERROR")
+    log_format = (_get(env, "LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise SettingsError(f"LOG_FORMAT is malformed: expected text or json, got {log_format!r}")
+    metrics = _get(env, "METRICS") or "0"
+    if metrics not in ("0", "1"):
+        raise SettingsError(
+            f"METRICS is malformed: expected 1 (serve /metrics) or 0, got {metrics!r}"
+        )
     secrets: dict[str, str] = {}
     for name, value in env.items():
         if name.startswith("WEBHOOK_SECRET_") and value.strip():
@@ -283,7 +312,9 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
         timezone=tz,
         dispatch_interval_seconds=_int(env, "FOLLOWUP_DISPATCH_SECONDS", 30, 1, 3600),
         http_threads=_int(env, "HTTP_THREADS", 16, 1, 256),
+        metrics=metrics == "1",
         log_level=level,
+        log_format=log_format,
         webhook_secrets=secrets,
         webhook_insecure=insecure,
         watched_channels=_watched_channels(env),

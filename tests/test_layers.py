@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.slack",),
     ("db",),
     # Plain values even db/ stores.
-    ("bot.cases", "bot.clock", "bot.ids", "bot"),
+    ("bot.cases", "bot.clock", "bot.ids", "bot.metrics", "bot"),
     # Slack's stand-in knows nothing of the bot.
     ("bot.sandbox",),
 )

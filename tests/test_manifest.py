@@ -74,6 +74,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.getPermalink": set(),
     "conversations.open": {"im:write"},
     "conversations.history": {"im:history"},  # reconciling DMs after a crash
+    # followup doctor: does each configured channel exist, is the bot in it (public, private)
+    "conversations.info": {"channels:read", "groups:read"},
+    "apps.connectionsOpen": set(),  # doctor, with the app-level token (connections:write)
     "users.info": {"users:read"},
     "users.list": {"users:read", "users:read.email"},  # emails in the profiles need the second
     "users.lookupByEmail": {"users:read.email"},

@@ -73,10 +73,32 @@ def chart_path(folder: Path, team_slug: str, week_label: str) -> Path:
     return folder / name
 
 
+def add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    example: str,
+) -> argparse.ArgumentParser:
+    """A `followup` subcommand whose `--help` says what it does and shows an example."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `digest` and `teams` to the `followup` command line."""
-    digest = sub.add_parser(
-        "digest", help="post the weekly digest (or preview it, or export its cases as CSV)"
+    digest = add_command(
+        sub,
+        "digest",
+        "post the weekly digest (or preview it, or export its cases as CSV)",
+        "Post each team's digest of the last full week (once per team and week), or preview\n"
+        "it with --dry-run, or export the week's follow-ups as CSV with --format csv.",
+        "followup digest --team support --week 2026-W47 --dry-run",
     )
     digest.add_argument("--team", help="the team's slug (default: every team with cases)")
     digest.add_argument("--now", help="pretend it is this ISO 8601 instant")
@@ -103,15 +125,43 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_true",
         help="post a week whose digest failed or went stale (never one already posted)",
     )
-    teams = sub.add_parser("teams", help="teams and their weekly digest settings")
+    teams = add_command(
+        sub,
+        "teams",
+        "teams and their weekly digest settings",
+        "List teams, or change a team's weekly digest day, time, channel and time zone.",
+        "followup teams list",
+    )
     teams_sub = teams.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
-    teams_sub.add_parser("list", help="every team with its time zone and digest settings")
-    setting = teams_sub.add_parser("set", help="change a team's digest day, time or channel")
+    add_command(
+        teams_sub,
+        "list",
+        "every team with its time zone and digest settings",
+        "Every team with its time zone and when and where its weekly digest goes.",
+        "followup teams list",
+    )
+    setting = add_command(
+        teams_sub,
+        "set",
+        "change a team's digest day, time or channel",
+        "Change a team's digest day, time, channel or time zone (the team is created if new).",
+        "followup teams set support --digest-day fri --digest-time 16:30 --digest-channel C0ABC",
+    )
     setting.add_argument("slug", help="the team (created if new)")
     setting.add_argument("--digest-day", choices=DAY_NAMES, help="default mon")
     setting.add_argument("--digest-time", help="HH:MM in the team's time zone (default 09:00)")
     setting.add_argument("--digest-channel", help="channel id (C…) or #name")
     setting.add_argument("--timezone", help="IANA time zone, e.g. Europe/London")
+
+
+_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]*)`")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """Slack mrkdwn as plain text for a terminal: no `*bold*` or backtick markers, Slack's
+    escapes (`&amp;`, `&lt;`, `&gt;`) read back (Slack's "Formatting text for app surfaces")."""
+    return html.unescape(_CODE.sub(r"\1", _BOLD.sub(r"\1", mrkdwn)))
 
 
 def needs_slack(args: argparse.Namespace) -> bool:
@@ -169,7 +219,7 @@ def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
             return _fail(f"--chart-dir: cannot create {str(folder)!r}: {error.strerror or error}")
         for team in teams:
             composed = preview(deps, team, weeks[team.id])
-            print(html.unescape(composed.text.as_text()), file=out)
+            print(plain_text(composed.text.as_text()), file=out)
             content = composed.content
             path = chart_path(folder, content.team_slug, content.week.label)
             try:
@@ -184,7 +234,7 @@ def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
         week = weeks[team.id]
         if week.end > now:
             print(
-                f"{team.slug} {week.label}: the week has not ended yet; `--dry-run` previews it",
+                f"{team.slug} {week.label}: the week has not ended yet; --dry-run previews it",
                 file=out,
             )
             worst = max(worst, 1)
@@ -265,7 +315,14 @@ def _export(
 def _teams(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
     if args.teams_command == "list":
         with deps.session_factory() as session:
-            for team in digest_store.teams(session):
+            teams = digest_store.teams(session)
+            if not teams:
+                print(
+                    "no teams yet: a team is created by its first case, or by "
+                    "followup teams set <slug>",
+                    file=out,
+                )
+            for team in teams:
                 channel = team.digest_channel or deps.settings.digest_channel or "(none)"
                 print(
                     f"{team.slug}: {team.name}, {team.timezone}; digest {team.digest_day} "

@@ -24,7 +24,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
-from bot import ids
+from bot import ids, metrics
 from bot.deps import Deps
 from bot.digest.blocks import digest_blocks
 from bot.digest.chart import trend_png
@@ -210,11 +210,13 @@ def post_week(
             with deps.session_factory.begin() as session:
                 digest_runs.mark_failed(session, digest_id, code)
         report.failed.append(name)
+        metrics.DIGEST_POSTS.labels("failed").inc()
         return "failed"
     posted_channel, ts = str(response["channel"]), str(response["ts"])
     with deps.session_factory.begin() as session:
         digest_runs.mark_posted(session, digest_id, posted_channel, ts, deps.clock.now(), summary)
     report.posted.append(name)
+    metrics.DIGEST_POSTS.labels("posted").inc()
     if not _upload_chart(deps, posted_channel, composed.content):
         report.chart_failed.append(name)
         with deps.session_factory.begin() as session:

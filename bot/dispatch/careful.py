@@ -101,7 +101,7 @@ def _prepare(
         if len(rows) != len(followup_ids) or not ours or lease_ran_short(shortest_lease(rows), now):
             log.warning("lease on %s ran short; leaving them to the next claim", followup_ids)
             return None
-        return ready_nudge(agent, rows, prepare_items(deps, session, rows, now))
+        return ready_nudge(agent, rows, prepare_items(deps, session, rows, now), calendar)
 
 
 def _to_triage(deps: Deps, agent: Agent, followup_ids: list[int], report: DispatchReport) -> None:

@@ -18,11 +18,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot import ids as slack_ids
+from bot import metrics
 from bot.deps import Deps
 from bot.nudge.blocks import NudgeItem
 from bot.nudge.items import BuiltNudge, nudge_dicts
 from bot.people.profiles import ensure_profile
 from bot.report import PassReport
+from bot.rules.working_hours import WorkingCalendar
 from db import bulk
 from db import followups as followup_store
 from db.models import Agent
@@ -87,9 +89,17 @@ class ReadyNudge:
     items: list[NudgeItem]
     lease_until: datetime
     handed: list[Handed] = field(default_factory=list)
+    due_at: list[datetime] = field(default_factory=list)
+    calendar: WorkingCalendar | None = None
+    """The recipient's working hours, in which the DM's lateness is measured."""
 
 
-def ready_nudge(agent: Agent, rows: Sequence[NudgeRow], items: list[NudgeItem]) -> ReadyNudge:
+def ready_nudge(
+    agent: Agent,
+    rows: Sequence[NudgeRow],
+    items: list[NudgeItem],
+    calendar: WorkingCalendar | None = None,
+) -> ReadyNudge:
     """`agent`'s DM of `rows`, claimed by us and checked by `lease_ran_short`."""
     lease_until = shortest_lease(rows)
     assert lease_until is not None
@@ -102,6 +112,8 @@ def ready_nudge(agent: Agent, rows: Sequence[NudgeRow], items: list[NudgeItem]) 
         items=items,
         lease_until=lease_until,
         handed=_handed_over(rows, agent.id),
+        due_at=[f.due_at for f in rows],
+        calendar=calendar,
     )
 
 
@@ -205,6 +217,12 @@ def _refused(deps: Deps, nudge: ReadyNudge, report: DispatchReport, error: Slack
 def _after_post(deps: Deps, nudge: ReadyNudge, recorder: Recorder, channel: str, ts: str) -> None:
     """Record the posted DM and tell the away agents; nothing here may raise, since a failure
     after the post must never release the claims (a retry would have to reconcile)."""
+    log.info(
+        "DM sent to agent %s: follow-ups %s",
+        nudge.agent_id,
+        nudge.followup_ids,
+        extra={"event": "dm_sent", "agent": nudge.agent_id, "follow_up": nudge.followup_ids},
+    )
     recorder.record(_Sent(nudge, channel, ts))
     if not nudge.handed:
         return
@@ -401,6 +419,20 @@ class Recorder:
             )
         for sent in batch:
             self.report.add(dms=1, delivered=len(sent.nudge.followup_ids))
+            _count_sent(sent.nudge, now)
+
+
+def _count_sent(nudge: ReadyNudge, sent_at: datetime) -> None:
+    """The DM's follow-ups as sent, and how late each was in the recipient's working hours."""
+    metrics.FOLLOWUPS_SENT.inc(len(nudge.followup_ids))
+    if nudge.calendar is None:
+        return
+    for due in nudge.due_at:
+        try:
+            late = nudge.calendar.working_time_between(due, sent_at)
+        except ValueError:  # a calendar with no window: a figure lost, never the DM's record
+            continue
+        metrics.DM_LATENESS.observe(late.total_seconds())
 
 
 def _tell_away_agents(deps: Deps, nudge: ReadyNudge) -> None:

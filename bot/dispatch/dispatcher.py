@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.deps import Deps
 from bot.dispatch.careful import deliver_carefully
 from bot.dispatch.delivery import (
@@ -36,6 +37,7 @@ from bot.nudge.items import prepare_items
 from bot.people.away import is_away
 from bot.people.profiles import PROFILE_TTL, resolve_assignee
 from bot.planning.plan import calendar_of
+from bot.rules.working_hours import WorkingCalendar
 from db import agents as agent_store
 from db import followups as followup_store
 from db import nudge_rows
@@ -64,7 +66,8 @@ def dispatch_pass(deps: Deps, *, threads: int = 8, max_rounds: int = 10_000) -> 
     report = DispatchReport()
     unsent = Unsent()
     try:
-        _claim_and_deliver(deps, threads, max_rounds, report, unsent)
+        with metrics.DISPATCH_PASS.time():
+            _claim_and_deliver(deps, threads, max_rounds, report, unsent)
     finally:  # even when the pass itself fails: the claims of DMs never posted go back now
         unsent.release(deps)
     if report.claimed:
@@ -99,6 +102,7 @@ def _claim_and_deliver(
             if not claimed:
                 break
             report.add(claimed=len(claimed))
+            metrics.FOLLOWUPS_DUE.inc(len(claimed))
             batch = _prepare_claimed(deps, claimed, report, unsent)
             for nudge in batch.ready:
                 in_flight.add(pool.submit(_guarded, deps, nudge, report, recorder, unsent))
@@ -188,6 +192,7 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow]) -> _Batch:
             groups[row.assignee_id].append(row)
     agents = agent_store.with_teams(session, groups)
     fast: list[tuple[Agent, list[NudgeRow]]] = []
+    calendars: dict[int, WorkingCalendar] = {}  # the DM's lateness is measured in these hours
     for agent_id, group in groups.items():
         agent = agents[agent_id]
         fetched = agent.timezone_fetched_at
@@ -208,9 +213,11 @@ def _sort_out(deps: Deps, session: Session, rows: list[NudgeRow]) -> _Batch:
             log.warning("lease on %s ran short; leaving them to the next claim", ids)
             continue
         fast.append((agent, group))
+        calendars[agent.id] = calendar
     items = iter(prepare_items(deps, session, [f for _, g in fast for f in g], now))
     for agent, group in fast:
-        batch.ready.append(ready_nudge(agent, group, [next(items) for _ in group]))
+        drafts = [next(items) for _ in group]
+        batch.ready.append(ready_nudge(agent, group, drafts, calendars[agent.id]))
     return batch
 
 

@@ -24,11 +24,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.deps import Deps
 from bot.people.away import is_away
 from bot.people.profiles import ensure_profile
@@ -37,6 +38,7 @@ from bot.report import PassReport
 from bot.rules.policy import Overdue
 from bot.rules.working_hours import WorkingCalendar
 from db import cases as store
+from db import digest as digest_store
 from db import overdue as overdue_store
 from db.models import Agent, FollowUp
 
@@ -102,7 +104,22 @@ def overdue_pass(deps: Deps, *, threads: int = 4) -> OverdueReport:
             list(pool.map(lambda job: _guarded(deps, job[0], job[1], job[2], report), jobs))
     if report.reminded or report.leads_told or report.failed:
         log.info("overdue: %s", report.summary())
+    if deps.settings.metrics:  # a query per team: only when someone scrapes the figure
+        metrics.FOLLOWUPS_MISSED.set(_missed_past_week(deps, now))
     return report
+
+
+MISSED_WINDOW = timedelta(days=7)
+
+
+def _missed_past_week(deps: Deps, now: datetime) -> int:
+    """Follow-ups whose missed cut-off fell in the last 7 days with no outcome by then, as
+    the digest counts them (`db.digest.count_missed`)."""
+    with deps.session_factory() as session:
+        return sum(
+            digest_store.count_missed(session, team.id, now - MISSED_WINDOW, now)
+            for team in digest_store.teams(session)
+        )
 
 
 def _pending(followup: FollowUp) -> Pending:

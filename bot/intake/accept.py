@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.cases import ClosedCase, Kind
 from bot.deps import Deps
 from bot.planning.plan import plan_case, team_defaults
@@ -55,6 +56,12 @@ def tag_conventions(closed: ClosedCase) -> ClosedCase:
     return closed.replace(**changes) if changes else closed
 
 
+def count_accepted(source: str, planned: int) -> None:
+    """One closed case accepted (new, or a new cycle) with `planned` follow-ups, for metrics."""
+    metrics.CASES_ACCEPTED.labels(source).inc()
+    metrics.FOLLOWUPS_PLANNED.inc(planned)
+
+
 def accept_case(
     session: Session, deps: Deps, closed: ClosedCase, *, actor: str, surface: str
 ) -> Accepted:
@@ -70,6 +77,8 @@ def accept_case(
         if closed.owner_slack_id:
             case.owner_id = store.agent_by_slack_id(session, closed.owner_slack_id, now, team.id).id
         result.planned = plan_case(session, deps, case)
+        if surface != "webhook":  # a webhook's are counted once committed (bot/intake/batch.py)
+            count_accepted(closed.source, len(result.planned))
     if result.is_new or result.cancelled:
         store.audit(
             session,

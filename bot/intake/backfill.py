@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from tqdm import tqdm
+
 from bot.cases import SOURCES, ClosedCase
 from bot.deps import Deps
 from bot.intake.backfill_rows import BackfillError, RowError, check_header, parse_row
@@ -132,23 +134,31 @@ def _check_text(header: bytes) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, redrawn after each batch."""
+    """A progress bar (tqdm) by bytes read, brought up to date after each batch: only ever
+    drawn on a terminal, so no `\r` frames end up in a log file."""
 
-    def __init__(self, total: int, stream: IO[str], width: int = 30) -> None:
-        self.total, self.stream, self.width, self.done = max(total, 1), stream, width, 0
+    def __init__(self, total: int, stream: IO[str]) -> None:
+        self.done = 0
+        self._bar = tqdm(
+            total=max(total, 1),
+            file=stream,
+            desc="importing",
+            unit="B",
+            unit_scale=True,
+            dynamic_ncols=True,
+        )
 
     def advance(self, size: int) -> None:
         self.done += size
 
-    def draw(self, report: ImportReport, final: bool = False) -> None:
-        share = min(self.done / self.total, 1.0)
-        filled = int(share * self.width)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(
-            f"\rimporting [{bar}] {share:4.0%}  {report.rows:,} rows, "
-            f"{report.rejected:,} rejected" + ("\n" if final else "")
+    def draw(self, report: ImportReport) -> None:
+        self._bar.set_postfix_str(
+            f"{report.rows:,} rows, {report.rejected:,} rejected", refresh=False
         )
-        self.stream.flush()
+        self._bar.update(self.done - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def import_lines(
@@ -165,6 +175,18 @@ def import_lines(
     bar = _Progress(total_bytes, progress) if progress is not None else None
     reader = csv.reader(_decoded(lines, bar), strict=True)
     report = ImportReport()
+    try:
+        _import_file(deps, reader, source, report, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    _audit(deps, source, report)
+    return report
+
+
+def _import_file(
+    deps: Deps, reader: Reader, source: str, report: ImportReport, bar: _Progress | None
+) -> None:
     header: list[str] | None = None
     try:
         for record in reader:
@@ -185,9 +207,7 @@ def import_lines(
             "imported, and running the import again after fixing the file imports none twice"
         ) from None
     if bar is not None:
-        bar.draw(report, final=True)
-    _audit(deps, source, report)
-    return report
+        bar.draw(report)
 
 
 @contextmanager
@@ -256,15 +276,21 @@ def _import_records(
 def import_csv(
     deps: Deps, path: Path, *, source: str = "generic", progress: bool = True
 ) -> ImportReport:
-    """Backfill closed cases from a CSV file; rerunning it imports nothing twice."""
+    """Backfill closed cases from a CSV file; rerunning it imports nothing twice. `progress`:
+    a progress bar on stderr, when stderr is a terminal."""
     try:
         handle = path.open("rb")
     except OSError as error:
         raise BackfillError(f"cannot read {path}: {error.strerror}") from None
     with handle:
         size = path.stat().st_size
+        on_terminal = progress and sys.stderr.isatty()
         return import_lines(
-            deps, handle, source=source, total_bytes=size, progress=sys.stderr if progress else None
+            deps,
+            handle,
+            source=source,
+            total_bytes=size,
+            progress=sys.stderr if on_terminal else None,
         )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.cases import ClosedCase, Event
 from bot.deps import Deps
-from bot.intake.accept import accept_case, tag_conventions
+from bot.intake.accept import accept_case, count_accepted, tag_conventions
 from bot.planning.bulk import Planner
 from db import agents as agent_store
 from db import bulk, dm_refreshes
@@ -43,6 +43,8 @@ class Written:
     changes: list[store.Change] = field(default_factory=list)
     cancelled_ids: list[int] = field(default_factory=list)
     """Follow-ups cancelled by a reopen or new cycle whose DM must be updated."""
+    planned: list[int] = field(default_factory=list)
+    """Follow-ups planned per case accepted (new, or a new cycle), for metrics."""
 
     @property
     def is_new(self) -> bool:
@@ -81,6 +83,8 @@ def write_delivery(deps: Deps, delivery: Delivery) -> Written:
     """Write `delivery` through the process's group commit (`deps.intake`); raise its error."""
     deps.intake.commit(delivery, lambda batch: write_each_way(deps, batch))
     assert delivery.written is not None
+    for planned in delivery.written.planned:  # committed: counted once, whichever way
+        count_accepted(delivery.source, planned)
     return delivery.written
 
 
@@ -126,6 +130,8 @@ def write_together(session: Session, deps: Deps, batch: list[Delivery]) -> list[
             session, deps, closed, actor=f"webhook:{closed.source}", surface="webhook"
         )
         results[index].changes.append(accepted.change)
+        if accepted.change in (store.Change.NEW, store.Change.NEW_CYCLE):
+            results[index].planned.append(len(accepted.planned))
         results[index].cancelled_ids += [f.id for f in accepted.cancelled if f.slack_ts]
     # Queued with the cancellation, so no crash loses one; a storm of reopens is then paced
     # under chat.update's limit rather than spent in request threads.
@@ -202,6 +208,7 @@ def _write_new(
             }
         )
         results[index].changes.append(store.Change.NEW)
+        results[index].planned.append(len(planned))
         done.add((index, closed.source, closed.external_id))
     bulk.insert_followups(session, followups)
     bulk.insert_audit(session, audits)

@@ -3,12 +3,14 @@ next (a gentle retry after no reply) and what is left to do once it has committe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.deps import Deps
 from bot.loop import views as ov
 from bot.loop.access import load_followup, modal_case, why_not
@@ -17,6 +19,8 @@ from bot.rules.touch_plan import no_reply_retry_at
 from db import cases as store
 from db import followups as followup_store
 from db.models import FollowUp, Outcome
+
+log = logging.getLogger("followup.outcomes")
 
 NO_REPLY_TEMPLATE = "no_reply_nudge"
 
@@ -108,6 +112,9 @@ def record_outcome(
             f"outcome_{final}",
             {"root_cause": form.cause, "asks": sorted(asks)},
         )
+        recorded = Recorded.of(followup, final)
+    recorded.log()
+    metrics.FOLLOWUPS_DONE.labels(recorded.outcome).inc()
     return None, done
 
 
@@ -138,7 +145,39 @@ def record_skip(
         audit_action(
             session, now, user_id, meta.surface, followup, "skipped", {"reason": reason[:300]}
         )
-        return None, done_for(followup)
+        done, recorded = done_for(followup), Recorded.of(followup, "skipped")
+    recorded.log()
+    metrics.FOLLOWUPS_DONE.labels(recorded.outcome).inc()
+    return None, done
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The ids of an outcome just committed, for its log line (ids only, no case text)."""
+
+    followup_id: int
+    case_id: int
+    agent_id: int | None
+    outcome: str
+
+    @classmethod
+    def of(cls, followup: FollowUp, outcome: str) -> Recorded:
+        return cls(followup.id, followup.case_id, followup.assignee_id, outcome)
+
+    def log(self) -> None:
+        log.info(
+            "outcome %s recorded for follow-up %s (case %s)",
+            self.outcome,
+            self.followup_id,
+            self.case_id,
+            extra={
+                "event": "outcome_recorded",
+                "follow_up": self.followup_id,
+                "case": self.case_id,
+                "agent": self.agent_id,
+                "outcome": self.outcome,
+            },
+        )
 
 
 def _close(followup: FollowUp, now: datetime) -> None:

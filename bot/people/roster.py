@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -243,16 +243,53 @@ def roster_lines(deps: Deps, team_id: roster_store.AnyTeam = "all") -> list[str]
     ] or ["• none yet"]
     lines.append("*Leads and backups*")
     for row in people:
-        parts = []
-        if row.is_lead:
-            parts.append("lead" + (f" of {escape(row.team)}" if row.team else ""))
-        if row.lead:
-            parts.append(f"reports to <@{row.lead}>")
-        if row.backup:
-            parts.append(f"backup <@{row.backup}>")
-        lines.append(f"• <@{row.slack_user_id}>: {', '.join(parts)}")
+        duties = _duties(row, lambda user: f"<@{user}>", escape)
+        lines.append(f"• <@{row.slack_user_id}>: {duties}")
     if not people:
         lines.append("• none yet (`followup agents lead …` on the server sets the first lead)")
+    return lines
+
+
+def _duties(
+    row: roster_store.RosterRow, who: Callable[[str], str], text: Callable[[str], str]
+) -> str:
+    parts = []
+    if row.is_lead:
+        parts.append("lead" + (f" of {text(row.team)}" if row.team else ""))
+    if row.lead:
+        parts.append(f"reports to {who(row.lead)}")
+    if row.backup:
+        parts.append(f"backup {who(row.backup)}")
+    return ", ".join(parts)
+
+
+def roster_text(deps: Deps) -> list[str]:
+    """The links, leads and backups of every team in plain text (the operator's CLI): each
+    person by name with their Slack id, no Slack markup."""
+    with deps.session_factory() as session:
+        links = roster_store.links(session)
+        people = roster_store.roster(session)
+        ids = {row.slack_user_id for row in links}
+        ids |= {
+            user for row in people for user in (row.slack_user_id, row.lead, row.backup) if user
+        }
+        names = {
+            agent.slack_user_id: agent.display_name
+            for agent in roster_store.by_slack_ids(session, ids)
+        }
+
+    def who(user: str) -> str:
+        name = names.get(user)
+        return f"{name} ({user})" if name else user
+
+    lines = ["Helpdesk agents linked to Slack:"]
+    lines += [
+        f"  {row.source} agent {row.external_agent_id} -> {who(row.slack_user_id)}" for row in links
+    ] or ["  none yet (followup agents link <source> <agent id> <user> adds one)"]
+    lines.append("Leads and backups:")
+    lines += [f"  {who(row.slack_user_id)}: {_duties(row, who, str)}" for row in people] or [
+        "  none yet (followup agents lead <user> sets the first lead)"
+    ]
     return lines
 
 

@@ -10,9 +10,10 @@ environment's `finalize`, so a rendered `Draft` is safe to show in mrkdwn as it 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,6 +33,7 @@ from bot.render.drafts import (
     draft_template_name,
     draft_variables,
 )
+from bot.rules.policy import Policy
 from bot.slack.text import escape
 
 _DRAFT_NAME = re.compile(r"^drafts/(?P<channel>[a-z]+)/(?P<kind>[a-z0-9_]+)\.j2$")
@@ -215,16 +217,23 @@ def render_draft(ctx: DraftContext, renderer: Renderer | None = None) -> Draft:
 def check_templates(
     renderer: Renderer,
     samples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    *,
+    policy: Policy | None = None,
 ) -> list[TemplateProblem]:
     """Every problem in the shipped and override templates, for `followup templates check`.
 
+    An override file that replaces no shipped template is never read, so it is a problem naming
+    the nearest shipped name; a draft for a template the `policy` names counts as known.
     Draft templates are rendered for sample cases (every branch the samples reach) and must
     change with the case; other templates are compiled, and rendered with `samples[prefix]`
     (variables for templates whose name starts with `prefix`) when the caller provides some.
     """
     renderer = Renderer(renderer.overrides_dir, strict_none=True)
-    problems: list[TemplateProblem] = []
+    problems = unknown_overrides(renderer, policy_templates(policy) if policy else ())
+    unused = {problem.name for problem in problems}
     for name in renderer.template_names():
+        if name in unused:
+            continue
         try:
             renderer.compile(name)
         except TemplateProblem as problem:
@@ -247,6 +256,41 @@ def check_templates(
                             renderer.render(name, variables)
         except TemplateProblem as failed:
             problems.append(failed)
+    return problems
+
+
+def policy_templates(policy: Policy) -> set[str]:
+    """The draft template names (`check_in`, ...) the policy's touches use."""
+    return {touch.template for rule in policy.rules for touch in rule.touches}
+
+
+def shipped_template_names() -> list[str]:
+    """Every template shipped in the `templates` package."""
+    loader = jinja2.PackageLoader("templates", ".")
+    return sorted(name for name in loader.list_templates() if name.endswith(".j2"))
+
+
+def unknown_overrides(renderer: Renderer, draft_kinds: Iterable[str] = ()) -> list[TemplateProblem]:
+    """Override files that replace no shipped template (a misspelt name is otherwise silently
+    ignored), each naming the nearest shipped template. `draft_kinds` are extra draft template
+    names (the policy's) whose `drafts/<channel>/<kind>.j2` files are in use."""
+    folder = renderer.overrides_dir
+    if folder is None or not folder.is_dir():
+        return []
+    shipped = shipped_template_names()
+    kinds = {m["kind"] for m in map(_DRAFT_NAME.match, shipped) if m} | set(draft_kinds)
+    problems = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name in shipped or path.suffix == ".md" or name.startswith(".") or "/." in name:
+            continue
+        draft = _DRAFT_NAME.match(name)
+        if draft and draft["channel"] in CHANNELS and draft["kind"] in kinds:
+            continue
+        nearest = difflib.get_close_matches(name, shipped, n=1, cutoff=0.0)
+        hint = f": did you mean {nearest[0]}?" if nearest else ""
+        message = f"replaces no shipped template, so it is never used{hint}"
+        problems.append(TemplateProblem(str(path), None, message, name))
     return problems
 
 

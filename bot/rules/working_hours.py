@@ -239,6 +239,19 @@ class WorkingCalendar:
             remaining -= available
         raise AssertionError("unreachable: _windows_after never ends")  # pragma: no cover
 
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time from `start` to `end`, counting only working windows (zero when
+        `end` is not after `start`): how late a DM was in its assignee's own hours."""
+        start, end = _aware(start), _aware(end)
+        total = timedelta()
+        if end <= start:
+            return total
+        for window_start, window_end in self._windows_after(start):
+            if window_start >= end:
+                return total
+            total += min(window_end, end) - max(window_start, start)
+        raise AssertionError("unreachable: _windows_after never ends")  # pragma: no cover
+
     def due_and_later(
         self, moment: datetime, first_hours: float, second_hours: float
     ) -> tuple[datetime, datetime, datetime]:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
+from bot import metrics
+
 _Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
@@ -50,6 +52,7 @@ class ListenerPool(Executor):
     def _put(self, work: _Work) -> None:
         with self._idle:
             self._pending += 1
+        metrics.LISTENER_QUEUE.inc()
         self._queue.put(work)
 
     def _finished(self) -> None:
@@ -69,6 +72,7 @@ class ListenerPool(Executor):
                 except queue.Empty:
                     break
                 if work is not None:
+                    metrics.LISTENER_QUEUE.dec()
                     work[0].cancel()
                     self._finished()
         for _ in self._workers:
@@ -91,6 +95,7 @@ class ListenerPool(Executor):
             self._run_counted(work)
 
     def _run_counted(self, work: _Work) -> None:
+        metrics.LISTENER_QUEUE.dec()  # taken off the queue: running now
         try:
             _run(work)
         finally:

@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from prometheus_client import make_wsgi_app
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
+from bot import metrics
+from bot.cases import SOURCES
 from bot.deps import Deps
 from bot.runtime.slack_door import MAX_SLACK_BODY, Refusal, body_problem, check_signature
 from db import engine as db_engine
@@ -94,7 +97,8 @@ class HealthProbe:
 
 
 class FollowupWSGI:
-    """Routes `/slack/events`, `/webhooks/<source>` and `/healthz`."""
+    """Routes `/slack/events`, `/webhooks/<source>`, `/healthz` and (with METRICS=1)
+    `/metrics`."""
 
     def __init__(self, deps: Deps, bolt_app: App | None, receive_webhook: WebhookReceiver) -> None:
         self.deps = deps
@@ -103,12 +107,18 @@ class FollowupWSGI:
         self.slack = SlackRequestHandler(bolt_app) if bolt_app is not None else None
         self.receive_webhook = receive_webhook
         self.health = HealthProbe(lambda: database_ok(deps))
+        # Off unless METRICS=1; served in Socket Mode too, since this server runs in both.
+        self.metrics = make_wsgi_app(metrics.REGISTRY) if deps.settings.metrics else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz":
             return self._health(start_response)
+        if path == "/metrics" and self.metrics is not None:
+            if method not in ("GET", "HEAD"):
+                return _json(start_response, 405, {"error": "use GET"})
+            return self.metrics(environ, start_response)
         if path == "/slack/events":
             if self.slack is None:
                 return _json(
@@ -163,6 +173,7 @@ class FollowupWSGI:
     ) -> list[bytes]:
         body = _read_body(environ, MAX_WEBHOOK_BODY)
         if isinstance(body, Refusal):
+            _webhook_refused(source, body.status, body.reason, logging.INFO)
             return _json(start_response, body.status, {"error": body.reason})
         headers = _headers(environ)
         if environ.get("CONTENT_TYPE"):
@@ -182,14 +193,16 @@ class FollowupWSGI:
         except db_engine.VALUE_REFUSED:
             # The database refused one of its values (validation should have caught it): a
             # retry would be refused again, so the sender must not be told to retry.
-            log.warning("webhook %s: the database refused a value of the delivery", source)
+            reason = "the database refused a value of the delivery"
+            _webhook_refused(source, 400, reason, logging.WARNING)
             return _json(
                 start_response,
                 400,
                 {"error": "a value of this delivery cannot be stored (too long or not text)"},
             )
         except db_engine.DATABASE_DOWN:
-            log.warning("webhook %s: database unavailable, asking the sender to retry", source)
+            reason = "database unavailable, asking the sender to retry"
+            _webhook_refused(source, 503, reason, logging.WARNING)
             return _json(
                 start_response,
                 503,
@@ -197,6 +210,22 @@ class FollowupWSGI:
                 [("Retry-After", "30")],
             )
         return _json(start_response, status, payload)
+
+
+def _webhook_refused(source: str, status: int, reason: str, level: int) -> None:
+    """The one log line and count of a webhook refused before or around the adapter (size,
+    database), in the same shape as handlers/webhooks/receive.py's."""
+    shown = source if source in SOURCES else "unknown"  # never echo a raw path
+    log.log(
+        level,
+        "webhook %s case - delivery -: refused (%d): %s",
+        shown,
+        status,
+        reason,
+        extra={"event": "webhook", "source": shown, "outcome": "refused"}
+        | {"reason": reason, "status": status},
+    )
+    metrics.WEBHOOKS.labels(source=shown, outcome="refused").inc()
 
 
 def _chunked(environ: dict[str, Any]) -> bool:

@@ -236,7 +236,7 @@ def check_templates_at_start(deps: Deps) -> None:
 
     if deps.settings.templates_dir is None:
         return
-    problems = check_templates(deps.renderer)
+    problems = check_templates(deps.renderer, policy=deps.policy)
     if problems:
         listed = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""

@@ -127,9 +127,13 @@ def conversations_open(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
-    """conversations.info: the conversation object, without its member list."""
+    """conversations.info: the conversation object, without its member list; `is_member` says
+    whether the bot is in it. A private channel the bot is not in is hidden from it, so it is
+    `channel_not_found` like an unknown id (Slack's conversations.info page, errors)."""
     channel_id = args.get("channel")
     if not isinstance(channel_id, str) or channel_id not in ws.channels:
+        raise ApiError("channel_not_found")
+    if ws.channels[channel_id].get("is_private") and not ws.channels[channel_id]["is_member"]:
         raise ApiError("channel_not_found")
     channel = copy.deepcopy(ws.channels[channel_id])
     channel.pop("members", None)

@@ -6,7 +6,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
@@ -18,6 +18,7 @@ from bot.sandbox.faults import ANY_METHOD, Fault, Faults, RateLimits
 from bot.sandbox.file_methods import FILE_METHODS, receive_upload
 from bot.sandbox.queries import SandboxQueries
 from bot.sandbox.response_urls import receive_response
+from bot.sandbox.scopes import DEFAULT_BOT_SCOPES, scope_error
 from bot.sandbox.server import Answer, SandboxHTTPServer, parse_api_args, upload_bytes
 from bot.sandbox.socket_mode import SocketModeServer
 from bot.sandbox.tiers import TierLimits, posted_to
@@ -29,6 +30,8 @@ Method = Callable[[Workspace, dict[str, Any]], dict[str, Any]]
 
 METHODS: dict[str, Method] = {**CHAT_METHODS, **USER_METHODS, **VIEW_METHODS, **FILE_METHODS}
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+APP_TOKEN_SCOPES = frozenset({"connections:write"})
+"""An app-level token for Socket Mode carries `connections:write` (Slack's Socket Mode page)."""
 RESPONSE_URL = "response_url"
 """The name under which faults apply to posts to response URLs (not a Web API method)."""
 
@@ -48,13 +51,16 @@ class SlackSandbox(SandboxQueries):
         monotonic: Callable[[], float] = time.monotonic,
         tiers: bool = False,
         workspace_posts_per_minute: int | None = None,
+        bot_scopes: Collection[str] = DEFAULT_BOT_SCOPES,
     ) -> None:
         """`clock` stamps messages and time zones; `monotonic` times triggers and rate limits.
 
         `tiers=True` limits every method by Slack's published tier (see `enforce_tiers`).
+        `bot_scopes` are the scopes the bot token was granted (see bot/sandbox/scopes.py).
         """
         self.bot_token = bot_token
         self.app_token = app_token
+        self._bot_scopes = frozenset(bot_scopes)
         self._lock = threading.RLock()
         self._ws = Workspace(
             team_id=team_id,
@@ -162,6 +168,16 @@ class SlackSandbox(SandboxQueries):
         return self._ws.app_id
 
     @property
+    def bot_scopes(self) -> frozenset[str]:
+        """The bot token's scopes: sent in `X-OAuth-Scopes`, checked on every call."""
+        return self._bot_scopes
+
+    @bot_scopes.setter
+    def bot_scopes(self, scopes: Collection[str]) -> None:
+        with self._lock:
+            self._bot_scopes = frozenset(scopes)
+
+    @property
     def messages_tab_enabled(self) -> bool:
         """Whether the app's Messages tab is on; off makes DMs fail `messages_tab_disabled`."""
         return self._ws.messages_tab_enabled
@@ -201,10 +217,20 @@ class SlackSandbox(SandboxQueries):
         *,
         is_private: bool = False,
         members: list[str] | None = None,
+        bot_is_member: bool = True,
     ) -> dict[str, Any]:
-        """Create or replace a channel; return it in `conversations.info` shape."""
+        """Create or replace a channel; return it in `conversations.info` shape.
+
+        `bot_is_member=False` is a channel nobody has invited the bot to.
+        """
         with self._lock:
-            return self._ws.add_channel(channel_id, name, is_private=is_private, members=members)
+            return self._ws.add_channel(
+                channel_id,
+                name,
+                is_private=is_private,
+                members=members,
+                bot_is_member=bot_is_member,
+            )
 
     def deactivate_user(self, user_id: str) -> dict[str, Any]:
         """Deactivate a user: still in users.list (deleted), no longer found by email."""
@@ -354,7 +380,12 @@ class SlackSandbox(SandboxQueries):
                 args = decode_json_fields(parse_api_args(path, headers, body))
             except (ValueError, UnicodeDecodeError):
                 return Answer(200, {"ok": False, "error": "invalid_json"})
-            return self.call(route.removeprefix("/api/"), args, _bearer(headers))
+            token = _bearer(headers) or args.get("token")
+            answer = self.call(route.removeprefix("/api/"), args, token)
+            scopes = self._token_scopes(token)
+            if scopes is not None:  # on every answer, a refusal too (bot/sandbox/scopes.py)
+                answer.headers["X-OAuth-Scopes"] = ",".join(sorted(scopes))
+            return answer
         if route.startswith("/upload/v1/") and verb == "POST":
             content = upload_bytes(headers, body)
             with self._lock:
@@ -421,6 +452,11 @@ class SlackSandbox(SandboxQueries):
         if auth_error is not None:
             return Answer(200, {"ok": False, "error": auth_error})
         with self._lock:
+            missing = None
+            if token == self.bot_token:
+                missing = scope_error(self._ws, method, args, self._bot_scopes)
+            if missing is not None:
+                return Answer(200, missing.body())
             try:
                 # Copy while locked: the body is serialised after the lock is released.
                 return Answer(200, copy.deepcopy(handler(self._ws, args)))
@@ -430,6 +466,14 @@ class SlackSandbox(SandboxQueries):
     def _apps_connections_open(self, ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
         """apps.connections.open: a single-use WebSocket URL served by this sandbox."""
         return {"ok": True, "url": self.socket_mode.open_url(ws.base_url)}
+
+    def _token_scopes(self, token: str | None) -> frozenset[str] | None:
+        """The scopes Slack reports for a valid token; None for a missing or unknown one."""
+        if token == self.bot_token:
+            return self._bot_scopes
+        if token == self.app_token:
+            return APP_TOKEN_SCOPES
+        return None
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
         if not token:

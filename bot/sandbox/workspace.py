@@ -210,8 +210,10 @@ class Workspace:
         *,
         is_private: bool = False,
         members: list[str] | None = None,
+        bot_is_member: bool = True,
     ) -> dict[str, Any]:
-        """Create or replace a channel; return it in `conversations.info` shape."""
+        """Create or replace a channel; return it in `conversations.info` shape, whose
+        `is_member` says whether the bot is in it (Slack's conversations.info page)."""
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
@@ -222,7 +224,7 @@ class Workspace:
             "is_private": is_private,
             "is_archived": False,
             "is_general": False,
-            "is_member": True,
+            "is_member": bot_is_member,
             "created": int(self.clock()),
             "creator": self.bot_user_id,
             "members": list(members or []),

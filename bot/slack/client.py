@@ -19,6 +19,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot import metrics
 from bot.slack.pacing import Pacer
 
 
@@ -90,6 +91,24 @@ def _retry_after(error: HTTPError) -> float:
         return 1.0
 
 
+def _failed(error: HTTPError) -> str:
+    return "ratelimited" if error.code == 429 else "error"
+
+
+def _result(response: dict[str, Any]) -> str:
+    """ "ok" when Slack's answer says `"ok": true`. slack-sdk parses the body into
+    `parsed_body` before asking the retry handlers (slack_sdk/web/base_client.py,
+    `_perform_urllib_http_request`; always set here: this client has them);
+    without it the body is parsed here."""
+    body = response.get("parsed_body")
+    if body is None and isinstance(response.get("body"), str):
+        try:
+            body = json.loads(response["body"])
+        except ValueError:
+            body = None
+    return "ok" if isinstance(body, dict) and body.get("ok") is True else "error"
+
+
 class PacedWebClient(WebClient):
     """slack-sdk's `WebClient` with every HTTP attempt (retries included) paced per method by
     one process-wide `Pacer` (bot/slack/pacing.py)."""
@@ -105,7 +124,23 @@ class PacedWebClient(WebClient):
             response: dict[str, Any] = super()._perform_urllib_http_request_internal(url, req)
         except HTTPError as error:
             if error.code == 429:
-                self.pacer.limited(method, _retry_after(error))
+                wait = _retry_after(error)
+                self.pacer.limited(method, wait)
+                metrics.RETRY_AFTER.labels(method).observe(wait)
+            metrics.SLACK_CALLS.labels(method, _failed(error)).inc()
+            raise
+        except Exception:  # no answer (refused, reset, timed out): counted, then retried or raised
+            metrics.SLACK_CALLS.labels(method, "error").inc()
             raise
         self.pacer.accepted(method)
+        return response
+
+    def _perform_urllib_http_request(
+        self, *, url: str, args: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Every attempt that failed was counted above; the answer that ends the call, when
+        it is a 2xx, is counted here by Slack's `ok`, from the body slack-sdk has parsed."""
+        response: dict[str, Any] = super()._perform_urllib_http_request(url=url, args=args)
+        if 200 <= int(response.get("status", 0)) < 300:
+            metrics.SLACK_CALLS.labels(_method_of(url), _result(response)).inc()
         return response

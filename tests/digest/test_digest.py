@@ -524,7 +524,7 @@ def test_dry_run_prints_the_digest_and_writes_the_chart(week_bot: Any, tmp_path:
     )
     assert result.returncode == 0, result.stderr
     assert "Weekly follow-up digest: Support, 16–22 Nov 2026" in result.stdout
-    assert "*7* loops closed" in result.stdout
+    assert "7 loops closed" in result.stdout and "*" not in result.stdout  # plain text
     chart = tmp_path / "followup-digest-support-2026-W47.png"
     assert f"chart: {chart}" in result.stdout
     assert chart.read_bytes().startswith(PNG_MAGIC)

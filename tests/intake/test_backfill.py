@@ -217,7 +217,7 @@ def test_tabled_calendar_equals_the_working_calendar(
 
 
 @pytest.mark.realclock  # `followup import` in its own process reads the real clock
-def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
+def test_cli_import_prints_summary_and_rejections(bot: Any, tmp_path: Path) -> None:
     path = tmp_path / "cases.csv"
     path.write_text(
         HEADER + "\n1,Fine,2026-11-19T10:00:00Z,ada@example.com,,,,,,\n2,Bad,soon,a@b.c,,,,,,\n"
@@ -233,7 +233,7 @@ def test_cli_import_prints_progress_summary_and_rejections(bot: Any, tmp_path: P
         timeout=60,
     )
     assert done.returncode == 1  # some rows were rejected
-    assert "importing [" in done.stderr and "100%" in done.stderr
+    assert "importing" not in done.stderr, "no progress bar when stderr is no terminal"
     assert "line 3: closed_at: not an ISO 8601 date and time: 'soon'" in done.stderr
     assert done.stdout.startswith("2 rows: imported 1, duplicates 0, rejected 1")
 

@@ -130,8 +130,11 @@ def test_cli_lead_and_backup_set_the_fields_the_away_handoff_reads(
         assert ada.lead_id == grace.id and ada.backup_id == linus.id
         assert not ada.is_lead and linus.email == "linus@example.com"
     listed = cli(bot, tmp_path, "agents", "list")
-    assert "U0LEAD: lead of support" in listed.stdout
-    assert "U0AGENT: reports to U0LEAD, backup U0OTHER" in listed.stdout
+    assert "Grace Hopper (U0LEAD): lead of support" in listed.stdout
+    assert (
+        "Ada Lovelace (U0AGENT): reports to Grace Hopper (U0LEAD), backup Linus T (U0OTHER)"
+        in listed.stdout
+    )
 
 
 def test_nobody_is_their_own_backup_or_lead(bot: Any) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import rules
 from bot.render.drafts import (
     CHANNELS,
     FLAG_GENERIC_TEMPLATE,
@@ -21,6 +22,7 @@ from bot.render.drafts import (
     draft_channel,
 )
 from bot.render.templates import Renderer, TemplateProblem, check_templates, render_draft
+from bot.rules.policy_file import parse_policy
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("FOLLOWUP_UPDATE_GOLDEN") == "1"
@@ -414,11 +416,44 @@ def test_generic_check_is_cached_per_template(tmp_path: Path) -> None:
 
 
 def test_check_templates_renders_other_families_with_caller_samples(tmp_path: Path) -> None:
-    path = write(tmp_path, "digest/weekly.j2", "Closed: {{ closed }}\nOn time: {{ on_tme }}\n")
+    path = write(tmp_path, "digest/summary.j2", "Closed: {{ closed }}\nOn time: {{ on_tme }}\n")
     renderer = Renderer(tmp_path)
     assert check_templates(renderer) == []  # compiled only: no samples for this family
-    problems = check_templates(renderer, {"digest/weekly": [{"closed": 3, "on_time": 2}]})
+    problems = check_templates(renderer, {"digest/summary": [{"closed": 3, "on_time": 2}]})
     assert [str(p) for p in problems] == [f"{path} line 2: 'on_tme' is undefined"]
+
+
+def test_a_misspelt_override_is_reported_with_the_nearest_shipped_name(tmp_path: Path) -> None:
+    """Before, an override matching no shipped file was never read and the check said nothing."""
+    path = write(tmp_path, "drafts/email/chek_in.j2", "Subject: {{ subject }}\n\nHi.\n")
+    problems = check_templates(Renderer(tmp_path))
+    assert [str(p) for p in problems] == [
+        f"{path}: replaces no shipped template, so it is never used: "
+        "did you mean drafts/email/check_in.j2?"
+    ]
+    assert problems[0].name == "drafts/email/chek_in.j2"
+
+
+def test_an_override_in_a_misspelt_folder_is_reported(tmp_path: Path) -> None:
+    write(
+        tmp_path, "draft/chat/check_in.j2", "Hi {{ first_name }}, {{ subject }}: {{ resolution }}"
+    )
+    (problem,) = check_templates(Renderer(tmp_path))
+    assert problem.message.endswith("did you mean drafts/chat/check_in.j2?")
+
+
+def test_a_draft_for_a_template_the_policy_names_is_not_unknown(tmp_path: Path) -> None:
+    shipped = (Path(rules.__file__).parent / "default_policy.toml").read_text(encoding="utf-8")
+    policy = parse_policy(shipped.replace('template = "check_in"', 'template = "vip_thanks"', 1))
+    write(
+        tmp_path,
+        "drafts/email/vip_thanks.j2",
+        "Subject: About {{ subject or 'your case' }}\n\nHi {{ first_name or 'there' }},\n"
+        "{% if resolution %}We {{ resolution }}.{% endif %} All good now? Thanks!\n",
+    )
+    renderer = Renderer(tmp_path)
+    assert check_templates(renderer, policy=policy) == []
+    assert [p.name for p in check_templates(renderer)] == ["drafts/email/vip_thanks.j2"]
 
 
 def test_printing_a_missing_value_is_reported_not_left_blank(tmp_path: Path) -> None:
