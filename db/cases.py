@@ -205,8 +205,13 @@ def cancel_open_followups(session: Session, case: Case, now: datetime) -> list[F
 def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime) -> Upserted:
     """Store a closed or reopened case idempotently on (source, external id).
 
-    The same close twice is a duplicate; a close later than the stored one (after a reopen, or
-    a helpdesk closing again) starts a new resolution cycle; a reopen cancels open follow-ups.
+    Only a reopen starts a new resolution cycle. A close of a case already closed is the same
+    cycle, whatever its timestamp: helpdesk rules fire again on later updates of a solved
+    ticket (a rating, a note), and Resolved-then-Closed is one resolution, not two. A close
+    after a reopen starts the next cycle; a close stamped before that reopen is a late copy of
+    the previous one. A reopen cancels open follow-ups. Deliveries can overtake each other: a
+    repeated close keeps its time, so a reopen stamped between the two closes, arriving last,
+    starts the cycle the later close began.
     """
     if closed.event is Event.CLOSED:
         inserted = (
@@ -240,6 +245,17 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
         if case.status == "closed" and closed.closed_at < case.closed_at:
             # A reopen from before the latest close arrived late: the case is closed again.
             return Upserted(case, Change.REOPEN_DUPLICATE, [])
+        later = case.last_close_seen_at
+        if case.status == "closed" and later is not None and closed.closed_at < later:
+            # Reopened between two closes, the second of which arrived first (and was kept as
+            # a time only): that second close began the next cycle, which starts now.
+            cancelled = cancel_open_followups(session, case, now)
+            case.cycle += 1
+            case.closed_at = later
+            case.reopened_at = closed.closed_at
+            case.last_close_seen_at = None
+            case.updated_at = now
+            return Upserted(case, Change.NEW_CYCLE, cancelled)
         case.status = "reopened"
         case.reopened_at = closed.closed_at
         case.updated_at = now
@@ -248,18 +264,20 @@ def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime)
     assert case is not None
     if inserted:
         return Upserted(case, Change.NEW, [])
-    if case.status == "closed" and closed.closed_at <= case.closed_at:
+    if case.status == "closed":
+        if closed.closed_at > (case.last_close_seen_at or case.closed_at):
+            case.last_close_seen_at = closed.closed_at  # for a reopen still on its way
         return Upserted(case, Change.DUPLICATE, [])
-    if case.status == "reopened" and case.reopened_at and closed.closed_at < case.reopened_at:
+    if case.reopened_at and closed.closed_at < case.reopened_at:
         return Upserted(case, Change.DUPLICATE, [])
-    cancelled = cancel_open_followups(session, case, now) if case.status == "closed" else []
     for name, value in _case_values(closed).items():
         setattr(case, name, value)
     case.cycle += 1
     case.status = "closed"
     case.team_id = team.id
+    case.last_close_seen_at = None
     case.updated_at = now
-    return Upserted(case, Change.NEW_CYCLE, cancelled)
+    return Upserted(case, Change.NEW_CYCLE, [])
 
 
 def find_case(session: Session, reference: str) -> Case | None:
@@ -326,3 +344,62 @@ def adopt_owned_cases(session: Session, agent: Agent) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+@dataclass(frozen=True)
+class PlannedTouch:
+    touch: int
+    channel: str
+    due_at: datetime
+    assignee: str | None
+    """The assignee's Slack user id; None while in triage."""
+    state: str
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """What the store holds for one case, in plain values (`followup webhooks test`)."""
+
+    reference: str
+    cycle: int
+    status: str
+    owner: str | None
+    """The owner's Slack user id, when the owner was matched to one."""
+    has_resolution: bool
+    has_customer: bool
+    touches: list[PlannedTouch]
+
+
+def stored_case(session: Session, source: str, external_id: str) -> StoredCase | None:
+    """The case and its current cycle's follow-ups, or None when it is not stored."""
+    case = session.scalar(
+        select(Case).where(Case.source == source, Case.external_id == external_id)
+    )
+    if case is None:
+        return None
+    rows = session.execute(
+        select(FollowUp, Agent.slack_user_id)
+        .outerjoin(Agent, Agent.id == FollowUp.assignee_id)
+        .where(FollowUp.case_id == case.id, FollowUp.cycle == case.cycle)
+        .order_by(FollowUp.touch, FollowUp.id)
+    ).all()
+    touches = [
+        PlannedTouch(f.touch, f.channel, f.due_at, slack_id, f.state) for f, slack_id in rows
+    ]
+    return StoredCase(
+        reference=f"{source}:{external_id}",
+        cycle=case.cycle,
+        status=case.status,
+        owner=case.owner.slack_user_id if case.owner else None,
+        has_resolution=bool(case.resolution),
+        has_customer=bool(case.customer_name or case.customer_email),
+        touches=touches,
+    )
+
+
+def cancel_case(session: Session, source: str, external_id: str, now: datetime) -> int:
+    """Cancel a stored case's open follow-ups (a test case); how many were cancelled."""
+    case = session.scalar(
+        select(Case).where(Case.source == source, Case.external_id == external_id)
+    )
+    return len(cancel_open_followups(session, case, now)) if case is not None else 0

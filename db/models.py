@@ -163,6 +163,8 @@ class Case(Base):
     url: Mapped[str | None] = mapped_column(String(2000))
     closed_at: Mapped[datetime]
     reopened_at: Mapped[datetime | None]
+    last_close_seen_at: Mapped[datetime | None]
+    """The latest close time seen in this cycle (a repeated close changes nothing else)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
