@@ -22,6 +22,9 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _SENDER_ID = re.compile(r"^[BA][A-Z0-9]{2,}$")
 MIN_WEBHOOK_SECRET = 16
 """A webhook secret shorter than this is refused at start-up: a short HMAC key is guessable."""
+DEFAULT_TOKEN_HEADER = "X-Followup-Token"
+_STAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 GENERATE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
 
 
@@ -64,6 +67,12 @@ class Settings:
     """`text` (one readable line per record) or `json` (one JSON object per line)."""
     webhook_secrets: Mapping[str, str] = field(default_factory=dict)
     webhook_insecure: frozenset[str] = frozenset()
+    webhook_token_sources: Mapping[str, str] = field(default_factory=dict)
+    """Source -> "header" or "query": where it may send WEBHOOK_SECRET_<SOURCE> as a token."""
+    hubspot_closed_stages: frozenset[str] = frozenset({"4"})
+    hubspot_open_stages: frozenset[str] = frozenset({"1", "2", "3"})
+    hubspot_accept_v2: bool = False
+    freshdesk_token_header: str = DEFAULT_TOKEN_HEADER
     watched_channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Channel id -> the bot and app ids whose "ticket solved" messages count there."""
 
@@ -317,8 +326,69 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
         log_format=log_format,
         webhook_secrets=secrets,
         webhook_insecure=insecure,
+        webhook_token_sources=_token_sources(env),
+        hubspot_closed_stages=_stages(env, "HUBSPOT_CLOSED_STAGES", frozenset({"4"})),
+        hubspot_open_stages=_stages(env, "HUBSPOT_OPEN_STAGES", frozenset({"1", "2", "3"})),
+        hubspot_accept_v2=_bool(env, "HUBSPOT_ACCEPT_V2"),
+        freshdesk_token_header=_header_name(env, "FRESHDESK_TOKEN_HEADER"),
         watched_channels=_watched_channels(env),
     )
+
+
+TOKEN_SOURCES = ("chatwoot", "freshdesk", "hubspot", "jira")
+"""The sources whose adapters can take WEBHOOK_SECRET_<SOURCE> as a token (senders that cannot
+sign: older Chatwoot, Freshdesk, a HubSpot workflow's API key, Jira Automation)."""
+
+
+def _token_sources(env: Mapping[str, str]) -> dict[str, str]:
+    """WEBHOOK_TOKEN_SOURCES: "jira,chatwoot:query"; each source that cannot sign, with where
+    its token comes: a header (default, X-Followup-Token) or the URL's `?token=`."""
+    places: dict[str, str] = {}
+    for entry in (_get(env, "WEBHOOK_TOKEN_SOURCES") or "").split(","):
+        source, _, place = entry.strip().lower().partition(":")
+        if not source:
+            continue
+        place = place.strip() or "header"
+        if source not in TOKEN_SOURCES or place not in ("header", "query"):
+            raise SettingsError(
+                "WEBHOOK_TOKEN_SOURCES is malformed: expected SOURCE or SOURCE:header or "
+                "SOURCE:query, separated by commas, with sources among "
+                + ", ".join(TOKEN_SOURCES)
+                + " (the others sign every request, so a token would never be read)"
+                + f"; got {entry.strip()[:40]!r}"
+            )
+        places[source] = place
+    return places
+
+
+def _stages(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    stages = frozenset(s.strip() for s in raw.split(",") if s.strip())
+    if not stages or not all(_STAGE_ID.match(s) for s in stages):
+        raise SettingsError(
+            f"{name} is malformed: expected HubSpot pipeline stage ids separated by commas "
+            f"(like 4,88123456), got {raw[:80]!r}"
+        )
+    return stages
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = (_get(env, name) or "false").lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{name} is malformed: expected true or false, got {raw[:20]!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _header_name(env: Mapping[str, str], name: str) -> str:
+    raw = _get(env, name) or DEFAULT_TOKEN_HEADER
+    if not _HEADER_NAME.match(raw):
+        raise SettingsError(
+            f"{name} is malformed: expected an HTTP header name like {DEFAULT_TOKEN_HEADER}, "
+            f"got {raw[:80]!r}"
+        )
+    return raw
 
 
 def _watched_channels(env: Mapping[str, str]) -> dict[str, frozenset[str]]:

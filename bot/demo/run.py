@@ -26,6 +26,7 @@ from bot.dispatch.dispatcher import dispatch_pass
 from bot.sandbox import SlackDriver, SlackSandbox
 from db.models import FollowUp
 from handlers.webhooks.generic import sign_generic
+from handlers.webhooks.zendesk import render_trigger_body
 
 SIGNING_SECRET = "demo-signing-secret"
 SECRETS = {
@@ -88,7 +89,10 @@ class Demo:
             return dict(json.loads(response.read()))
 
     def zendesk(self, **fields: Any) -> None:
-        body = json.dumps({"event": "closed", "status": "Solved", **fields}).encode()
+        # Exactly what the recipe's trigger posts (RECIPE in handlers/webhooks/zendesk.py); the
+        # resolution is the latest public comment, the assignee's solving reply.
+        values = {"status": "Solved", "resolution_author_email": fields["assignee_email"], **fields}
+        body = json.dumps(render_trigger_body(values)).encode()
         stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         digest = hmac.new(SECRETS["zendesk"].encode(), stamp.encode() + body, hashlib.sha256)
         headers = {

@@ -71,17 +71,31 @@ class WebhookRequest:
         return value or None
 
 
+TOKEN_HEADER = "X-Followup-Token"
+"""Where a sender that cannot sign puts the shared token (= WEBHOOK_SECRET_<SOURCE>)."""
+TOKEN_PARAM = "token"
+"""The URL query parameter for a sender that can set neither a signature nor a header."""
+TOKEN_PLACES = ("header", "query")
+
+
 @dataclass(frozen=True)
 class WebhookConfig:
-    """Per-source settings, built by the settings object from WEBHOOK_SECRET_<SOURCE> and co."""
+    """Per-source settings, built from the settings object (bot/config.py) for one request."""
 
     secret: str | None
     insecure: bool = False
     # HubSpot's default ticket pipeline: 1 New, 2 Waiting on contact, 3 Waiting on us, 4 Closed.
+    # Stage ids are unique in a HubSpot account, so one flat set covers every pipeline.
     hubspot_closed_stages: frozenset[str] = frozenset({"4"})
-    # HubSpot v1/v2 signatures carry no timestamp (replayable); off unless asked for.
+    # A move into one of these is a reopen; into a stage in neither set, ignored with a reason.
+    hubspot_open_stages: frozenset[str] = frozenset({"1", "2", "3"})
+    # HubSpot v1/v2 signatures carry no timestamp (replayable); off unless asked for
+    # (HUBSPOT_ACCEPT_V2), and then a v2 body must carry a fresh time (hubspot.py).
     hubspot_accept_v1_v2: bool = False
-    freshdesk_token_header: str = "X-Followup-Token"
+    freshdesk_token_header: str = TOKEN_HEADER
+    token_place: str | None = None
+    """"header" or "query" when this source may authenticate with the shared token instead of
+    a signature (WEBHOOK_TOKEN_SOURCES); None when it must sign (Freshdesk never signs: header)."""
     timestamp_tolerance: timedelta = DEFAULT_TOLERANCE
     max_body_bytes: int = MAX_BODY_BYTES
 
@@ -173,6 +187,24 @@ def check_prefixed_hex(
     # Hex case is not significant; the prefix must match exactly.
     if not same(given.lower() if given.startswith(prefix + "=") else given, expected):
         raise unauthorized(f"{header} does not match the body")
+
+
+def check_token(
+    request: WebhookRequest, secret: str, *, place: str, header: str = TOKEN_HEADER
+) -> None:
+    """The shared token, from a header or from `?token=`, compared in constant time.
+
+    Weaker than a signature: whoever sees one request can replay it, and a token in the URL
+    shows in every proxy's access log. Only for senders that cannot sign."""
+    if place == "query":
+        given, where = request.query.get(TOKEN_PARAM), f"the {TOKEN_PARAM} in the URL"
+        missing = f"missing ?{TOKEN_PARAM}= in the URL"
+    else:
+        given, where, missing = request.header(header), header, f"missing {header} header"
+    if given is None or not given.strip():
+        raise unauthorized(missing)
+    if not same(given, secret):
+        raise unauthorized(f"{where} is wrong")
 
 
 def check_fresh(

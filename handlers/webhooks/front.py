@@ -12,9 +12,20 @@ community answer on the signing key; event fixtures in zulip/zulip's Front integ
   `subject`, `status`, `assignee` with `id`/`email`/`first_name`/`last_name`, `recipient.handle`,
   `tags[].name`, `last_message.type`). Application webhooks name types differently
   ("conversation_archived") and may wrap the event in `payload`; both are read.
+- Full event or preview (Front help center "How to enable and use the Webhooks integration";
+  developer docs "Rule webhooks": "you can configure the webhook to send either the full event
+  payload or an event preview"): only with *Send Full Event Data* on does the conversation
+  carry its subject, status, assignee, recipient and tags. A preview's conversation has ids
+  and links only, so a close from a preview is refused 400 with the setting to turn on; a
+  reopen needs only the conversation id and is read from either.
+- Front does not retry a failed rule-webhook delivery: a refused close is lost, hence the
+  recipe's insistence on the full payload.
 """
 
 from __future__ import annotations
+
+import json
+from datetime import datetime
 
 from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event
 
@@ -47,10 +58,15 @@ from .fields import (
     tag_list,
     text,
 )
+from .recipe import Recipe
 
 SIGNATURE_HEADER = "X-Front-Signature"
 TIMESTAMP_HEADER = "X-Front-Request-Timestamp"
 CHALLENGE_HEADER = "X-Front-Challenge"
+FULL_DATA = (
+    "Front sent the event preview, which has no subject, assignee or recipient: turn on "
+    '"Send Full Event Data" (Settings > App store > Webhooks) and archive it again'
+)
 TYPES = {
     "archive": Event.CLOSED,
     "conversation_archived": Event.CLOSED,
@@ -71,6 +87,11 @@ CHANNELS = {
     "sms": Channel.OTHER,
     "form": Channel.WEB,
 }
+
+
+def _is_preview(conversation: dict[str, object]) -> bool:
+    """A full conversation always has `subject` and `status` (maybe empty); a preview never."""
+    return "subject" not in conversation and "status" not in conversation
 
 
 class FrontAdapter:
@@ -113,6 +134,8 @@ class FrontAdapter:
         conversation = event_data.get("conversation")
         if not isinstance(conversation, dict):
             raise bad("conversation", "is required")
+        if event is Event.CLOSED and _is_preview(conversation):
+            raise bad("conversation", FULL_DATA)
         subject = text(conversation.get("subject"), "conversation.subject")
         if event is Event.CLOSED and subject is None:
             raise bad("conversation.subject", "is required")
@@ -141,3 +164,72 @@ class FrontAdapter:
             delivery_id=delivery,
         )
         return WebhookResult(cases=[case], delivery_id=delivery)
+
+
+RECIPE = Recipe(
+    source="front",
+    vendor="Front",
+    steps=(
+        "Settings (gear icon) > Company > App store > Webhooks > Enable app; turn ON "
+        '"Send Full Event Data" (the event preview carries no subject or assignee) and save.',
+        'Settings > Company > Rules > Add a company rule: When "A conversation is archived" '
+        '(see Conditions); Then "Send to a Webhook", Target webhook {url}.',
+        'A second rule for reopens: When "A conversation is unarchived" (reopened), the same '
+        "action.",
+        "Copy the company's API secret into WEBHOOK_SECRET_FRONT and restart the bot.",
+    ),
+    conditions=(
+        "When: a conversation is archived (the close)",
+        "When: a conversation is unarchived / reopened (the reopen)",
+    ),
+    secret="for rule webhooks (above), the company's API secret: Front signs each request "
+    'with base64 HMAC-SHA1 of the body under it (developer docs "Rule webhooks"); for an '
+    "application webhook instead (Settings > Developers > your app > Webhooks, events "
+    "conversation_archived and conversation_reopened), the app's signing key: Front signs "
+    '"<timestamp>:<body>" with HMAC-SHA256 under it ("Application webhooks")',
+    notes=(
+        "Front does not retry a failed rule-webhook delivery: check the first close arrives "
+        "(`followup webhooks test front`, the bot's log).",
+        "A close sent as an event preview is refused (400) with the setting to turn on.",
+        "Application webhooks are also replay-protected (signed timestamp) and need the bot "
+        "to answer Front's save-time challenge, which it does.",
+    ),
+)
+
+
+def sample_request(
+    secret: str, url: str, now: datetime, case_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """An `archive` event with full data, as the recipe's rule webhook posts and signs it."""
+    teammate = {
+        "_links": {"self": "https://api2.frontapp.com/teammates/tea_2x4g"},
+        "id": "tea_2x4g",
+        "email": "agent@example.com",
+        "username": "sample.agent",
+        "first_name": "Sample",
+        "last_name": "Agent",
+        "is_admin": False,
+    }
+    moment = round(now.timestamp(), 3)
+    body = {
+        "_links": {"self": "https://api2.frontapp.com/events/evt_followup_test"},
+        "id": f"evt_followup_test_{int(moment)}",
+        "type": "archive",
+        "emitted_at": moment,
+        "conversation": {
+            "_links": {"self": "https://api2.frontapp.com/conversations/cnv_1c2x9a"},
+            "id": case_id,
+            "subject": "Invoice shows the wrong VAT number",
+            "status": "archived",
+            "assignee": teammate,
+            "recipient": {"handle": "customer@example.com", "role": "from"},
+            "tags": [{"id": "tag_3w1a", "name": "billing"}],
+            "last_message": {"id": "msg_9k2x1", "type": "email", "is_inbound": False},
+            "created_at": moment - 3600,
+        },
+        "source": {"_meta": {"type": "teammate"}, "data": teammate},
+        "target": None,
+    }
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: hmac_b64(secret, raw, "sha1")}
+    return raw, headers

@@ -7,6 +7,7 @@ timestamp is more than five minutes away from the time the request arrived.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,7 @@ from .fields import (
     parse_object,
     parse_time,
 )
+from .recipe import Recipe
 
 TIMESTAMP_HEADER = "X-Followup-Timestamp"
 SIGNATURE_HEADER = "X-Followup-Signature"
@@ -153,3 +155,46 @@ class GenericAdapter:
         if event is Event.CLOSED and not (owner_email or owner_slack_id):
             raise bad("owner_email", "an owner_email or owner_slack_id is required")
         return WebhookResult(cases=[case])
+
+
+_SAMPLE_BODY = {
+    "case_id": "followup-test-1",
+    "subject": "Invoice shows the wrong billing address",
+    "resolution": "Updated the billing address and re-issued the invoice",
+    "closed_at": "<ISO 8601 time the case closed, with offset>",
+    "owner_email": "agent@example.com",
+    "customer_name": "Priya Shah",
+    "customer_email": "priya@example.org",
+    "channel": "email",
+}
+
+RECIPE = Recipe(
+    source="generic",
+    vendor="Generic JSON (your own script, or a helpdesk not listed)",
+    steps=(
+        "When a case closes, POST one JSON object to {url} with Content-Type application/json "
+        "(fields: docs/helpdesks.md, The endpoint).",
+        "Sign it: header X-Followup-Timestamp = the Unix time in seconds, header "
+        'X-Followup-Signature = "sha256=" + hex HMAC-SHA256 of "<timestamp>.<raw body>" '
+        "keyed with the secret.",
+        'When the case is reopened, POST the same object with "event": "reopened" and '
+        '"closed_at" the time it reopened: only a reopen starts a new follow-up cycle.',
+    ),
+    secret="a random value of at least 16 characters you make and give your sender "
+    '(python3 -c "import secrets; print(secrets.token_urlsafe(24))")',
+    body=json.dumps(_SAMPLE_BODY, indent=2),
+    body_label="Example body",
+    notes=(
+        "A timestamp more than 5 minutes from the bot's clock is refused: keep the sender's "
+        "clock synchronised.",
+        "owner_email (or owner_slack_id) is required: it names who follows up.",
+    ),
+)
+
+
+def sample_request(
+    secret: str, url: str, now: datetime, case_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """A signed close as the recipe's sender makes it (`followup webhooks test generic`)."""
+    body = json.dumps(_SAMPLE_BODY | {"case_id": case_id, "closed_at": now.isoformat()}).encode()
+    return body, sign_generic(secret, body, now)

@@ -3,6 +3,9 @@
 Facts (Help Scout developer docs "Webhooks" and the Mailbox API 2.0 conversation object):
 - `X-HelpScout-Event` names the event ("convo.status" on any status change) and
   `X-HelpScout-Signature` is base64(HMAC-SHA1(secret key, raw body)). No delivery id is sent.
+- Set up under Manage > Apps > Webhooks (Help Scout's docs "Webhooks" app): a Callback URL, a
+  Secret Key and events, here "Conversation Status Updated" (`convo.status`). The key's length
+  limit (we recall 40 characters) and the retry schedule are not confirmed from the docs.
 - The body is the conversation: `id`, `number`, `subject`, `status` (active, pending, closed,
   spam), `type` (email, chat, phone), `assignee` (`id`, `first`, `last`, `email`),
   `primaryCustomer` (`first`, `last`, `email`), `tags` (`[{"id", "tag"}]`), `closedAt`,
@@ -12,6 +15,8 @@ Facts (Help Scout developer docs "Webhooks" and the Mailbox API 2.0 conversation
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event
@@ -42,6 +47,7 @@ from .fields import (
     tag_list,
     text,
 )
+from .recipe import Recipe
 
 SIGNATURE_HEADER = "X-HelpScout-Signature"
 EVENT_HEADER = "X-HelpScout-Event"
@@ -110,3 +116,73 @@ class HelpScoutAdapter:
             event=event,
         )
         return WebhookResult(cases=[case])
+
+
+RECIPE = Recipe(
+    source="helpscout",
+    vendor="Help Scout",
+    steps=(
+        "In Help Scout, go to Manage > Apps, find Webhooks and click Install App (or Edit).",
+        "Callback URL: {url}",
+        "Secret Key: the value of WEBHOOK_SECRET_HELPSCOUT.",
+        "Events: tick Conversation > Status Updated only.",
+        "Save.",
+    ),
+    secret="the webhook's Secret Key, a value you choose (at least 16 characters)",
+    conditions=(
+        "Conversation status updated (the bot acts on closed, and active/pending after "
+        "closed as a reopen; spam is ignored)",
+    ),
+    notes=(
+        "Every status change is sent; the bot acts on closed and on leaving closed. A second "
+        "close with no reopen in between is the same cycle.",
+        "Help Scout sends no delivery id: a retried delivery is a second close of the same "
+        "conversation, the same cycle.",
+    ),
+)
+
+
+def sample_request(
+    secret: str, url: str, now: datetime, case_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """A `convo.status` delivery for a conversation just closed, signed as Help Scout signs."""
+    del url
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = json.dumps(
+        {
+            "id": case_id,
+            "number": 349,
+            "type": "email",
+            "status": "closed",
+            "state": "published",
+            "subject": "Invoice shows the wrong VAT number",
+            "mailboxId": 85,
+            "assignee": {
+                "id": 256809,
+                "first": "Ada",
+                "last": "Agent",
+                "email": "agent@example.com",
+                "type": "user",
+            },
+            "closedBy": 256809,
+            "closedAt": stamp,
+            "userUpdatedAt": stamp,
+            "tags": [{"id": 9150, "tag": "billing"}],
+            "primaryCustomer": {
+                "id": 238123,
+                "first": "Lukas",
+                "last": "Customer",
+                "email": "lukas@example.com",
+                "type": "customer",
+            },
+            "_links": {
+                "web": {"href": "https://secure.helpscout.net/conversation/2391938111/349/"}
+            },
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: "convo.status",
+        SIGNATURE_HEADER: hmac_b64(secret, body, "sha1"),
+    }
+    return body, headers

@@ -83,6 +83,11 @@ def _receive(deps: Deps, request: dict[str, Any]) -> Answer:
     config = WebhookConfig(
         secret=settings.webhook_secrets.get(source),
         insecure=source in settings.webhook_insecure,
+        hubspot_closed_stages=settings.hubspot_closed_stages,
+        hubspot_open_stages=settings.hubspot_open_stages,
+        hubspot_accept_v1_v2=settings.hubspot_accept_v2,
+        freshdesk_token_header=settings.freshdesk_token_header,
+        token_place=settings.webhook_token_sources.get(source),
     )
     try:
         parsed = handle(webhook, config)

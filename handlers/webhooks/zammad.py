@@ -11,13 +11,21 @@ webhook job spec):
   `organization.name`, `group.name`, `priority.name` ("1 low", "2 normal", "3 high"), `tags`,
   `create_article_type` (email, phone, web, chat, ...), `close_at`, `updated_at`,
   `updated_by`; the article has `body`, `content_type`, `sender`, `internal`.
+- `close_at` is set once, at the first close, and never moves (zammad/zammad issue #1937,
+  "the close time in Zammad is always the first time where the ticket got closed"); newer
+  versions also carry `last_close_at`, the latest close (a ticket attribute: Zammad's
+  app/graphql/gql/types/ticket_type.rb, and the indexed attributes in zammad-documentation
+  PR #505). A re-close is timed from `last_close_at`, else from `updated_at` when `close_at`
+  is older than the update (a re-close on a version without `last_close_at`).
 - The payload does not say what the state was before: configure two triggers, "State is
-  closed" and "State is open", both with "has changed" (docs/helpdesks.md); open is read as
-  a reopen, harmless for a ticket that never was closed.
+  closed" and "State is open", both with "has changed" (RECIPE); open is read as a reopen,
+  harmless for a ticket that never was closed.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.cases import MAX_RESOLUTION, MAX_SHORT, MAX_SUBJECT, Channel, Event
@@ -29,6 +37,7 @@ from .base import (
     bad,
     check_content_type,
     check_prefixed_hex,
+    hmac_hex,
     secret_for,
 )
 from .fields import (
@@ -47,10 +56,12 @@ from .fields import (
     tag_list,
     text,
 )
+from .recipe import Recipe
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 DELIVERY_HEADER = "X-Zammad-Delivery"
 NOBODY = "1"
+SAME_UPDATE = timedelta(minutes=5)
 CHANNELS = {
     "email": Channel.EMAIL,
     "phone": Channel.PHONE,
@@ -75,6 +86,20 @@ def _user(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or str(value.get("id")) == NOBODY or value.get("login") == "-":
         return {}
     return value
+
+
+def _closed_at(ticket: dict[str, Any], request: WebhookRequest) -> datetime:
+    now = request.received_at
+    last = parse_time(ticket.get("last_close_at"), "ticket.last_close_at", now=now)
+    if last is not None:
+        return last
+    first = parse_time(ticket.get("close_at"), "ticket.close_at", now=now)
+    updated = parse_time(ticket.get("updated_at"), "ticket.updated_at", now=now)
+    # The trigger fires on the update that closed the ticket: an update long after the first
+    # close is a later close, and the first close time would date it wrongly.
+    if first is not None and (updated is None or updated - first < SAME_UPDATE):
+        return first
+    return updated or now
 
 
 class ZammadAdapter:
@@ -102,6 +127,10 @@ class ZammadAdapter:
                 ignored=[f"Zammad ticket state {state or '?'!r} is not closed"],
                 delivery_id=delivery,
             )
+        reopened_at = (
+            parse_time(ticket.get("updated_at"), "ticket.updated_at", now=request.received_at)
+            or request.received_at
+        )
         subject = text(ticket.get("title"), "ticket.title")
         if event is Event.CLOSED and subject is None:
             raise bad("ticket.title", "is required")
@@ -117,9 +146,7 @@ class ZammadAdapter:
             source=self.source,
             external_id=required_ident(ticket.get("id"), "ticket.id"),
             subject=clip(subject, MAX_SUBJECT) or "",
-            closed_at=parse_time(ticket.get("close_at"), "ticket.close_at", now=request.received_at)
-            or parse_time(ticket.get("updated_at"), "ticket.updated_at", now=request.received_at)
-            or request.received_at,
+            closed_at=_closed_at(ticket, request) if event is Event.CLOSED else reopened_at,
             owner_email=owner_email,
             owner_external_id=owner_id,
             customer_name=clip(
@@ -140,3 +167,91 @@ class ZammadAdapter:
             delivery_id=delivery,
         )
         return WebhookResult(cases=[case], delivery_id=delivery)
+
+
+RECIPE = Recipe(
+    source="zammad",
+    vendor="Zammad",
+    steps=(
+        'Settings > Manage > Webhook > New Webhook: Name "Followup", Endpoint {url}, '
+        "HMAC SHA1 Signature Token: the value of WEBHOOK_SECRET_ZAMMAD, SSL Verify yes; keep the "
+        "default payload (no custom payload) and submit.",
+        'Settings > Manage > Trigger > New Trigger, named "Followup: closed", activated by '
+        "Action: add the conditions below; under Execute changes on objects choose "
+        'Notification > Webhook and pick "Followup".',
+        'A second trigger, "Followup: reopened", the same but with "Ticket > State | is | '
+        'open" in place of "is | closed".',
+    ),
+    conditions=(
+        "Ticket > State | has changed",
+        "Ticket > State | is | closed",
+    ),
+    secret="a random string of your own (at least 16 characters), set both here and as the "
+    "webhook's HMAC SHA1 Signature Token",
+    notes=(
+        "Zammad's close time (close_at) is the first close only; a re-close is timed from "
+        "last_close_at where the Zammad version sends it, else from the closing update.",
+        "A ticket owned by nobody is owned by the agent who closed it (updated_by); without "
+        "an email the case goes to triage.",
+    ),
+)
+
+
+def sample_request(
+    secret: str, url: str, now: datetime, case_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """A trigger's default payload for a closed ticket, signed as Zammad signs."""
+    moment = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    owner = {
+        "id": 3,
+        "login": "agent@example.com",
+        "firstname": "Sample",
+        "lastname": "Agent",
+        "email": "agent@example.com",
+        "active": True,
+    }
+    body = {
+        "ticket": {
+            "id": case_id,
+            "number": "31004711",
+            "title": "Invoice shows the wrong VAT number",
+            "state": "closed",
+            "state_id": 4,
+            "owner_id": 3,
+            "owner": owner,
+            "customer": {
+                "id": 9,
+                "login": "customer@example.com",
+                "firstname": "Sample",
+                "lastname": "Customer",
+                "email": "customer@example.com",
+            },
+            "organization": {"id": 2, "name": "Example Ltd"},
+            "group": {"id": 1, "name": "Users"},
+            "priority": {"id": 2, "name": "2 normal"},
+            "create_article_type": "email",
+            "tags": ["billing"],
+            "close_at": moment,
+            "last_close_at": moment,
+            "updated_at": moment,
+            "updated_by": owner,
+        },
+        "article": {
+            "id": 9001,
+            "ticket_id": case_id,
+            "from": "Sample Agent",
+            "body": "Corrected the VAT number and re-issued the invoice.",
+            "content_type": "text/plain",
+            "sender": "Agent",
+            "type": "email",
+            "internal": False,
+        },
+    }
+    raw = json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: "sha1=" + hmac_hex(secret, raw, "sha1"),
+        DELIVERY_HEADER: f"followup-test-{int(now.timestamp())}",
+        "X-Zammad-Trigger": "Followup: closed",
+    }
+    return raw, headers

@@ -12,12 +12,28 @@ open-source receivers on GitHub):
   requester_id, priority, type, tags, via.channel, ...) and `event` with `previous`/`current`
   statuses in capitals (NEW, OPEN, PENDING, HOLD, SOLVED, CLOSED). Ids only: no emails.
 - Trigger webhooks post whatever body the admin writes with placeholders; ours is
-  `ZENDESK_TRIGGER_BODY`. It may be sent as JSON or form-encoded.
+  `ZENDESK_TRIGGER_BODY`. It may be sent as JSON or form-encoded. A placeholder sent to a
+  webhook renders as unformatted text, and one with no value renders empty ("Zendesk
+  placeholders reference").
+- Trigger conditions ("Ticket trigger conditions and actions reference"): *Ticket > Status
+  category* (accounts with custom ticket statuses; *Ticket > Status* otherwise) offers the
+  operators Is, Changed to, Changed from, Less than, ... "Is Solved" holds on every later update
+  of a solved ticket (a rating, a note, a tag), so the trigger would fire again; "Changed to
+  Solved" fires once per solve.
+- The resolution is `{{ticket.latest_public_comment}}`, the text of the latest public comment
+  (used in the same way by Braze's and other vendors' published Zendesk trigger bodies). An
+  agent solves with a public reply ("Submit as Solved"), so that is the solving reply; when the
+  agent solved without replying, the latest public comment may be the customer's own message:
+  `{{ticket.latest_public_comment.author.email}}` then equals the requester's email and the
+  text is dropped. (That chained placeholder is inferred from the documented comment object,
+  whose `author` is a user; where it renders empty the text is kept.)
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event, Kind
@@ -37,6 +53,7 @@ from .base import (
 from .fields import (
     clip,
     dig,
+    email,
     ident,
     lookup,
     make_case,
@@ -48,6 +65,7 @@ from .fields import (
     template_body_fields,
     text,
 )
+from .recipe import Recipe
 
 SIGNATURE_HEADER = "X-Zendesk-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Zendesk-Webhook-Signature-Timestamp"
@@ -72,13 +90,15 @@ ZENDESK_TRIGGER_BODY = json.dumps(
         "ticket_type": "{{ticket.ticket_type}}",
         "tags": "{{ticket.tags}}",
         "url": "{{ticket.link}}",
+        "resolution": "{{ticket.latest_public_comment}}",
+        "resolution_author_email": "{{ticket.latest_public_comment.author.email}}",
     },
     indent=2,
 )
-"""Paste into a trigger on "Status category is Solved" (Admin Center > Objects and rules >
-Triggers > Notify by > Active webhook). For a reopen trigger paste it with "event": "reopened".
+"""The close trigger's body (RECIPE); the reopen trigger's is the same with "event": "reopened".
 The explicit "event" keeps us independent of the account's language ({{ticket.status}} is
 localised)."""
+ZENDESK_REOPEN_BODY = ZENDESK_TRIGGER_BODY.replace('"event": "closed"', '"event": "reopened"', 1)
 
 CHANNELS = {
     "mail": Channel.EMAIL,
@@ -118,6 +138,12 @@ def _url(value: str | None) -> str | None:
         return None
     url = value if value.lower().startswith(("http://", "https://")) else f"https://{value}"
     return url if len(url) <= MAX_SHORT else None
+
+
+def _written_by_requester(data: Mapping[str, Any]) -> bool:
+    author = email(data.get("resolution_author_email"), "resolution_author_email")
+    requester = email(data.get("requester_email"), "requester_email")
+    return author is not None and requester is not None and author.lower() == requester.lower()
 
 
 class ZendeskAdapter:
@@ -206,16 +232,19 @@ class ZendeskAdapter:
                     ignored=[f"Zendesk ticket status {status!r} is not a close"],
                     delivery_id=delivery,
                 )
+        fields = template_body_fields(
+            data,
+            event,
+            request,
+            owner_key="assignee_email",
+            company_key="organization",
+            closed_key="updated_at",
+        )
+        if _written_by_requester(data):
+            fields["resolution"] = None  # solved without a reply: the customer's words
         case = make_case(
             source=self.source,
-            **template_body_fields(
-                data,
-                event,
-                request,
-                owner_key="assignee_email",
-                company_key="organization",
-                closed_key="updated_at",
-            ),
+            **fields,
             channel=lookup(CHANNELS, text(data.get("via"), "via"), Channel.OTHER),
             severity=priority_of(text(data.get("priority"), "priority")),
             kind=lookup(KINDS, text(data.get("ticket_type"), "ticket_type"), Kind.REQUEST),
@@ -224,3 +253,89 @@ class ZendeskAdapter:
             delivery_id=delivery,
         )
         return WebhookResult(cases=[case], delivery_id=delivery)
+
+
+RECIPE = Recipe(
+    source="zendesk",
+    vendor="Zendesk",
+    steps=(
+        "Admin Center > Apps and integrations > Webhooks > Webhooks > Create webhook: choose "
+        '"Trigger or automation", Endpoint URL {url}, Request method POST, Request format '
+        "JSON, Authentication None; Create webhook.",
+        "Admin Center > Objects and rules > Business rules > Triggers > Create trigger, named "
+        '"Followup: solved": add the condition below under "Meet ALL of the following '
+        'conditions"; under Actions choose "Notify by > Active webhook", pick the webhook '
+        "and paste the body below into JSON body.",
+        'Create a second trigger, "Followup: reopened", with the conditions "Ticket > Status '
+        'category | Changed from | Solved" and "Ticket > Status category | Less than | '
+        'Solved" and the same body with "event": "reopened" in place of '
+        '"event": "closed" (a customer\'s reply reopens a solved ticket; the second '
+        "condition keeps the automatic Solved > Closed step from counting as a reopen).",
+        "Copy the webhook's signing secret (the webhook's page > Signing secret > Reveal "
+        "secret) into WEBHOOK_SECRET_ZENDESK and restart the bot.",
+    ),
+    conditions=("Ticket > Status category | Changed to | Solved",),
+    body=ZENDESK_TRIGGER_BODY,
+    secret="the webhook's signing secret (Admin Center > Apps and integrations > Webhooks > "
+    "the webhook > Signing secret > Reveal secret)",
+    notes=(
+        'Accounts without custom ticket statuses show the condition as "Ticket > Status | '
+        'Changed to | Solved" (and "Changed from | Solved", "Less than | Solved" for the '
+        "reopen trigger).",
+        'Not "Status category | Is | Solved": it holds on every later update of a solved '
+        "ticket (a rating, a note, a tag), so the trigger would fire again.",
+        "The resolution is the latest public comment: solve with a public reply saying what "
+        "was done. When the latest public comment is the customer's, no resolution is kept.",
+        "Alternative without a body: Create webhook > Zendesk events > Ticket status changed. "
+        "It names the assignee by id only: link each agent with "
+        "`followup agents link zendesk <user id> <email>`.",
+    ),
+)
+
+
+def render_trigger_body(values: Mapping[str, str], *, event: str = "closed") -> dict[str, str]:
+    """The body Zendesk posts from ZENDESK_TRIGGER_BODY: each placeholder replaced by the value
+    under its key, or by nothing when the ticket has none (as Zendesk renders it)."""
+    template: dict[str, str] = json.loads(ZENDESK_TRIGGER_BODY)
+    unknown = set(values) - set(template)
+    if unknown:
+        raise ValueError(f"not in the trigger body: {sorted(unknown)}")
+    body = {key: values.get(key, "") if "{{" in value else value for key, value in template.items()}
+    body["event"] = event
+    return body
+
+
+def sample_request(
+    secret: str, url: str, now: datetime, case_id: str
+) -> tuple[bytes, dict[str, str]]:
+    """A close as the recipe's trigger posts it, signed as Zendesk signs."""
+    body = render_trigger_body(
+        {
+            "ticket_id": case_id,
+            "subject": "Invoice shows the wrong VAT number",
+            "status": "Solved",
+            "updated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "assignee_email": "agent@example.com",
+            "assignee_name": "Sample Agent",
+            "requester_name": "Sample Customer",
+            "requester_email": "customer@example.com",
+            "organization": "Example Ltd",
+            "group": "Support",
+            "via": "Web Form",
+            "priority": "Normal",
+            "ticket_type": "Question",
+            "tags": "billing followup_test",
+            "url": "example.zendesk.com/agent/tickets/90210",
+            "resolution": "Corrected the VAT number and re-issued the invoice.",
+            "resolution_author_email": "agent@example.com",
+        }
+    )
+    raw = json.dumps(body).encode()
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: hmac_b64(secret, stamp.encode() + raw, "sha256"),
+        TIMESTAMP_HEADER: stamp,
+        INVOCATION_HEADER: f"followup-test-{int(now.timestamp())}",
+    }
+    return raw, headers

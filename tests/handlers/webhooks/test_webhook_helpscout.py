@@ -7,9 +7,10 @@ import hashlib
 import hmac
 
 from webhook_payloads import AGENT, CUSTOMER, SUBJECT, helpscout
-from webhook_testkit import SECRET, accept, make_request, refuse, signed
+from webhook_testkit import NOW, PUBLIC, SECRET, accept, make_request, refuse, signed
 
 from bot.cases import Channel, Event
+from handlers.webhooks.helpscout import RECIPE, sample_request
 
 STATUS = {"X-HelpScout-Event": "convo.status"}
 
@@ -62,3 +63,11 @@ def test_signature_is_base64_sha1_of_the_body() -> None:
     assert accept(ok).cases
     bad = make_request("helpscout", body, {**STATUS, "X-HelpScout-Signature": signature[:-2]})
     assert refuse(bad).status == 401
+
+
+def test_the_sample_request_is_accepted_as_one_closed_case() -> None:
+    """`followup webhooks test helpscout` posts this: convo.status, signed with HMAC-SHA1."""
+    body, headers = sample_request(SECRET, f"{PUBLIC}/webhooks/helpscout", NOW, "followup-test-1")
+    result = accept(make_request("helpscout", body, headers))
+    assert [c.event for c in result.cases] == [Event.CLOSED]
+    assert RECIPE.source == "helpscout"

@@ -1,4 +1,9 @@
-"""`zendesk`: trigger bodies (our template), event webhooks and Zendesk's signature."""
+"""`zendesk`: trigger bodies (our template), event webhooks and Zendesk's signature.
+
+Trigger bodies are what Zendesk renders from ZENDESK_TRIGGER_BODY: placeholders replaced by the
+ticket's values, empty where it has none ("Zendesk placeholders reference"); the resolution is
+`{{ticket.latest_public_comment}}`. Conditions from "Ticket trigger conditions and actions
+reference": *Status category | Changed to | Solved* fires once per solve."""
 
 from __future__ import annotations
 
@@ -11,10 +16,13 @@ from urllib.parse import urlencode
 
 import pytest
 from webhook_payloads import AGENT, CUSTOMER, SUBJECT, zendesk_event, zendesk_trigger
-from webhook_testkit import NOW, accept, config, make_request, refuse, signed
+from webhook_testkit import NOW, PUBLIC, SECRET, accept, config, make_request, refuse, signed
 
 from bot.cases import Channel, Event, Kind, Severity
 from handlers.webhooks import ZENDESK_TRIGGER_BODY
+from handlers.webhooks import zendesk as zendesk_adapter
+from handlers.webhooks.base import WebhookRequest
+from handlers.webhooks.zendesk import RECIPE, ZENDESK_REOPEN_BODY, render_trigger_body
 
 # Zendesk's "Verifying webhook authenticity" guide: secret, body and timestamp of its example.
 DOC_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
@@ -155,3 +163,55 @@ def test_missing_timestamp_is_401() -> None:
 def test_long_subject_is_clipped_not_refused() -> None:
     case = accept(signed("zendesk", zendesk_trigger(subject="é" * 900))).cases[0]
     assert len(case.subject) == 500 and case.subject.endswith("…")
+
+
+def rendered(**changes: str) -> dict[str, str]:
+    """What the recipe's trigger posts for the ticket of `zendesk_trigger()`."""
+    values = {k: v for k, v in zendesk_trigger().items() if k not in ("event",)}
+    values.update(changes)
+    return render_trigger_body(values)
+
+
+def test_recipe_fires_once_per_solve() -> None:
+    assert RECIPE.conditions == ("Ticket > Status category | Changed to | Solved",)
+    assert RECIPE.body == ZENDESK_TRIGGER_BODY
+    assert not any("| Is | Solved" in c for c in RECIPE.conditions)
+
+
+def test_recipe_has_the_reopen_trigger() -> None:
+    steps = " ".join(RECIPE.steps)
+    assert "Changed from | Solved" in steps and '"event": "reopened"' in steps
+    assert json.loads(ZENDESK_REOPEN_BODY)["event"] == "reopened"
+    body = render_trigger_body(
+        {"ticket_id": "35436", "status": "Open", "requester_email": "lukasz@example.pl"},
+        event="reopened",
+    )
+    assert accept(signed("zendesk", body)).cases[0].event is Event.REOPENED
+
+
+def test_the_resolution_is_the_latest_public_comment() -> None:
+    assert json.loads(ZENDESK_TRIGGER_BODY)["resolution"] == "{{ticket.latest_public_comment}}"
+    body = rendered(resolution="Refunded the duplicate charge", resolution_author_email=AGENT)
+    assert accept(signed("zendesk", body)).cases[0].resolution == "Refunded the duplicate charge"
+
+
+def test_a_latest_comment_by_the_customer_is_no_resolution() -> None:
+    # Solved without a reply: the latest public comment is the customer's own message.
+    body = rendered(resolution="Still broken!!", resolution_author_email="LUKASZ@example.pl")
+    assert accept(signed("zendesk", body)).cases[0].resolution is None
+
+
+def test_a_ticket_without_values_renders_empty_placeholders() -> None:
+    body = render_trigger_body({"ticket_id": "1", "subject": "Hi", "status": "Solved"})
+    assert body["resolution"] == "" and body["event"] == "closed"
+    case = accept(signed("zendesk", body)).cases[0]
+    assert (case.resolution, case.owner_email) == (None, None)
+
+
+def test_sample_request_is_accepted_as_one_close() -> None:
+    url = f"{PUBLIC}/webhooks/zendesk"
+    body, headers = zendesk_adapter.sample_request(SECRET, url, NOW, "followup-test-1")
+    request = WebhookRequest("zendesk", "POST", url, "/webhooks/zendesk", {}, headers, body, NOW)
+    result = accept(request)
+    assert [c.event for c in result.cases] == [Event.CLOSED]
+    assert result.cases[0].resolution == "Corrected the VAT number and re-issued the invoice."

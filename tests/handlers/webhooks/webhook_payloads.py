@@ -238,6 +238,35 @@ def freshdesk(**changes: Any) -> dict[str, Any]:
     return body
 
 
+def freshdesk_simple(**changes: Any) -> dict[str, Any]:
+    """Freshdesk's "Simple" content with every field ticked: keys as in OpsGenie's Freshdesk
+    integration sample and Zulip's zerver/webhooks/freshdesk fixtures (`requester_name` has
+    no `ticket_` prefix there)."""
+    fields: dict[str, Any] = {
+        "ticket_id": 1234,
+        "ticket_subject": SUBJECT,
+        "ticket_description": "<div>Ma facture…</div>",
+        "ticket_url": "https://acme.freshdesk.com/helpdesk/tickets/1234",
+        "ticket_portal_url": "https://acme.freshdesk.com/support/tickets/1234",
+        "ticket_tags": "billing, vip",
+        "ticket_latest_public_comment": "Zoë Agent : <div>Corrected the VAT number.</div>",
+        "ticket_group_name": "Billing",
+        "ticket_agent_name": "Zoë Agent",
+        "ticket_agent_email": AGENT,
+        "ticket_status": "Resolved",
+        "ticket_priority": "High",
+        "ticket_source": "Email",
+        "ticket_type": "Problem",
+        "requester_name": CUSTOMER,
+        "ticket_requester_email": "lukasz@example.pl",
+        "ticket_company_name": "Żółć Sp. z o.o.",
+        "helpdesk_name": "Acme",
+        "triggered_event": "{status:{from:2,to:4}}",
+    }
+    fields.update(changes)
+    return {"freshdesk_webhook": fields}
+
+
 def hubspot_event(value: str = "4", **changes: Any) -> dict[str, Any]:
     event = {
         "eventId": 1734215791,
@@ -267,6 +296,7 @@ def hubspot_workflow(**props: Any) -> dict[str, Any]:
         "hs_ticket_category": {"value": "BILLING_ISSUE"},
         "source_type": {"value": "EMAIL"},
         "closed_date": {"value": "1741089500000"},
+        "hs_lastmodifieddate": {"value": "1741089500000"},
     }
     properties.update({k: {"value": v} for k, v in props.items()})
     return {"objectId": 1246965, "objectType": "TICKET", "properties": properties}
@@ -326,6 +356,17 @@ def jira(to_category: str = "done", event: str = "jira:issue_updated") -> dict[s
             ],
         },
     }
+
+
+def jira_automation(to_category: str = "done", *, jira_format: bool = True) -> dict[str, Any]:
+    """Automation's "Send web request" body: "Issue data (Jira format)" wraps the issue in
+    `{"issue": ...}`, "Issue data (Automation format)" is the issue itself (Atlassian support
+    pages "Issue data (Jira format) payload" / "(Automation format) payload for Send web
+    request"). Neither has `webhookEvent` nor a changelog of items; ids are numbers."""
+    issue = jira(to_category)["issue"]
+    issue = {**issue, "id": int(issue["id"])}
+    issue["changelog"] = {"startAt": 0, "maxResults": 0, "total": 0, "histories": None}
+    return {"issue": issue} if jira_format else issue
 
 
 def helpscout(status: str = "closed") -> dict[str, Any]:
@@ -389,7 +430,14 @@ def front(kind: str = "archive") -> dict[str, Any]:
     }
 
 
+CHATWOOT_LAST_REPLY = "Your exchange is on its way, anything else?"
+
+
 def chatwoot(event: str = "conversation_status_changed", status: str = "resolved") -> dict:
+    """Chatwoot's `Conversations::EventDataPresenter#webhook_data` (chatwoot/chatwoot,
+    app/presenters/conversations/event_data_presenter.rb): `messages` is the last chat message
+    only (`messages.chat.last`), here the agent's closing reply; `meta.assignee` is
+    `User#push_event_data` (app/models/user.rb), which has no email."""
     return {
         "additional_attributes": {"referer": "https://acme.example/pricing"},
         "can_reply": True,
@@ -399,12 +447,12 @@ def chatwoot(event: str = "conversation_status_changed", status: str = "resolved
         "contact_inbox": {"id": 12, "contact_id": 12, "inbox_id": 1, "source_id": "405f1d30"},
         "messages": [
             {
-                "id": 118,
-                "content": "Ma facture est erronée 请帮忙",
+                "id": 131,
+                "content": CHATWOOT_LAST_REPLY,
                 "account_id": 1,
                 "conversation_id": 10,
-                "message_type": 0,
-                "created_at": 1741084000,
+                "message_type": 1,
+                "created_at": 1741089470,
                 "private": False,
                 "content_type": "text",
             }
@@ -412,12 +460,30 @@ def chatwoot(event: str = "conversation_status_changed", status: str = "resolved
         "labels": ["billing"],
         "meta": {
             "sender": {"email": "lukasz@example.pl", "id": 12, "name": CUSTOMER, "type": "contact"},
-            "assignee": {"id": 1, "name": "Zoë", "email": AGENT, "type": "user"},
+            "assignee": {
+                "id": 1,
+                "name": "Zoë",
+                "available_name": "Zoë",
+                "avatar_url": "",
+                "type": "user",
+                "availability_status": "online",
+                "thumbnail": "",
+            },
+            "team": None,
+            "hmac_verified": False,
         },
+        "custom_attributes": {},
         "priority": "urgent",
         "status": status,
         "unread_count": 0,
+        "first_reply_created_at": 1741084100,
+        "waiting_since": 0,
+        "agent_last_seen_at": 1741089470,
+        "contact_last_seen_at": 1741089000,
+        "last_activity_at": 1741089480,
         "timestamp": 1741089480,
+        "created_at": 1741084000,
+        "updated_at": 1741089480.123,
         "event": event,
     }
 
