@@ -17,6 +17,7 @@ from bot.config import Settings, SettingsError
 from bot.digest.cli import add_command as command
 from bot.digest.cli import add_parsers as add_digest_parsers
 from bot.digest.cli import needs_slack as digest_needs_slack
+from bot.runtime.webhooks_cli import add_parsers as add_webhooks_parsers
 from db.engine import DATABASE_DOWN
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("agent", help="Slack user id (U…) or email")
     backup.add_argument("backup", help="Slack user id (U…) or email")
     add_digest_parsers(sub)
+    add_webhooks_parsers(sub)
     return parser
 
 
@@ -273,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor()
     try:
         offline = (
-            args.command in ("db", "templates", "import", "teams")
+            args.command in ("db", "templates", "import", "teams", "webhooks")
             or (args.command == "digest" and not digest_needs_slack(args))
             or (args.command == "policy" and args.policy_command == "check")
             or (args.command == "agents" and args.agents_command == "list")
@@ -286,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+    if args.command == "webhooks":
+        from bot.runtime.webhooks_cli import run as run_webhooks_cli
+
+        return run_webhooks_cli(settings, args)
     if args.command == "templates":
         return _templates_check(settings)
     if args.command == "policy" and args.policy_command == "check":
