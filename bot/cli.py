@@ -249,16 +249,22 @@ def _forget_slack_secrets() -> None:
         os.environ.pop(name, None)
 
 
-def _fail(message: str) -> int:
+TEMPORARY_FAILURE = 75
+"""EX_TEMPFAIL (sysexits.h): Slack, the database or the port not there yet; trying again later
+may work as is. Any other failure exits 2: the setup must change first (deploy/followup.service
+restarts on the one, not the other)."""
+
+
+def _fail(message: str, status: int = 2) -> int:
     print(f"followup: {message}", file=sys.stderr)
-    return 2
+    return status
 
 
 def _database_failed(error: Exception) -> int:
     """One line for a database that cannot be reached or used, not SQLAlchemy's traceback."""
     cause = getattr(error, "orig", None) or error
     first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-    return _fail(f"the database (DATABASE_URL) cannot be used: {first[:300]}")
+    return _fail(f"the database (DATABASE_URL) cannot be used: {first[:300]}", TEMPORARY_FAILURE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -268,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_demo(fast=args.fast, out_dir=args.out, slack_tiers=args.slack_tiers)
         return 0
+    if args.env_file is not None and not args.env_file.is_file():
+        # Named on purpose: going on without it would use the defaults (a new SQLite file here).
+        return _fail(f"--env-file {args.env_file}: no such file")
     if args.command == "doctor":
         from bot.runtime.doctor import run_doctor
 
@@ -346,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_digest_cli(deps, args)
     except (StartupError, PolicyError) as error:
-        return _fail(str(error))
+        return _fail(str(error), TEMPORARY_FAILURE if getattr(error, "transient", False) else 2)
     except DATABASE_DOWN as error:
         return _database_failed(error)
     return _fail(f"unknown command {args.command}")

@@ -34,7 +34,10 @@ def make_engine(url: str, *, bounded: bool = True, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout on every connection.
 
     `bounded`: PostgreSQL sessions get lock and statement timeouts (migrations turn them off).
+    A database error never carries the statement's values (`hide_parameters`): they are case
+    text and customers' details, and errors reach the logs.
     """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

@@ -39,6 +39,17 @@ def test_the_service_runs_as_its_own_user_with_the_environment_file_and_restarts
     assert unit()["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_a_setup_error_is_not_restarted_forever_but_a_temporary_one_is() -> None:
+    """Exit status 2 (a missing variable, a refused token) would come back every 5 s for ever,
+    below systemd's start limit; 75 (EX_TEMPFAIL: Slack or the database not there yet) must be
+    retried. bot/cli.py exits with exactly these two."""
+    from bot.cli import TEMPORARY_FAILURE
+
+    prevented = unit()["Service"]["RestartPreventExitStatus"].split()
+    assert prevented == ["2"]
+    assert str(TEMPORARY_FAILURE) not in prevented
+
+
 def test_the_service_is_hardened_but_may_write_its_sqlite_folder() -> None:
     service = unit()["Service"]
     assert service["NoNewPrivileges"] == "yes"

@@ -10,14 +10,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import Engine
 
 from bot.cases import SOURCES
 from bot.config import Settings, SettingsError, without_unknown_webhook_secrets
-from bot.deps import make_web_client
 from bot.render.templates import Renderer, check_templates
 from bot.rules.policy import Policy, PolicyError
 from bot.rules.policy_file import load_policy
@@ -41,11 +42,12 @@ handlers/webhooks/hubspot.py), so they need PUBLIC_URL to verify anything."""
 def run_doctor(env: Mapping[str, str] | None = None, out: Callable[[str], None] = print) -> int:
     """Print one line per check of the setup in `env` (default: the process environment);
     0 when none failed, 1 otherwise."""
-    checks = list(doctor(env))
-    for check in checks:
+    count = failures = 0
+    for check in doctor(env):  # each line as soon as its check is done: a slow one shows
         out(check.line())
-    failures = sum(check.status == "FAIL" for check in checks)
-    out(f"{len(checks)} checks, {failures} failed" if failures else f"all {len(checks)} passed")
+        count += 1
+        failures += check.status == "FAIL"
+    out(f"{count} checks, {failures} failed" if failures else f"all {count} passed")
     return 1 if failures else 0
 
 
@@ -59,7 +61,14 @@ def doctor(env: Mapping[str, str] | None = None) -> Iterator[Check]:
         yield failed("configuration", str(error), "correct it in the environment or .env")
         return
     yield from _webhooks(settings, bool(unknown))
-    client = make_web_client(settings, max_rate_limit_retries=2)
+    # A plain client: no pacing and no waiting out a rate limit (a Retry-After of an hour would
+    # leave doctor silent that long); a 429 is a WARN line.
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
     token = list(token_checks(client))
     yield from token
     yield connection_check(settings)
@@ -85,7 +94,8 @@ def _database_and_channels(settings: Settings, client: WebClient | None) -> Iter
             "run followup db upgrade (it creates the file), or correct DATABASE_URL",
         )
     else:
-        engine = make_engine(settings.database_url)
+        # A server that accepts the connection and never answers: one line, not a hang.
+        engine = make_engine(settings.database_url, **_connect_timeout(settings.database_url))
     try:
         ready = None
         if engine is not None:
@@ -100,6 +110,11 @@ def _database_and_channels(settings: Settings, client: WebClient | None) -> Iter
     finally:
         if engine is not None:
             engine.dispose()
+
+
+def _connect_timeout(url: str) -> dict[str, Any]:
+    """PostgreSQL's connect_timeout (libpq, in seconds); SQLite connects to a file."""
+    return {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
 
 
 def _unknown_sources(names: list[str]) -> Iterator[Check]:

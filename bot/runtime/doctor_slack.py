@@ -19,6 +19,8 @@ What Slack tells us, and where that is written:
 
 from __future__ import annotations
 
+import http.client
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -90,14 +92,9 @@ def token_checks(client: WebClient) -> Iterator[Check]:
     try:
         answer = client.auth_test()
     except SlackApiError as error:
-        code = error.response.get("error", "unknown error")
-        yield failed(
-            "Slack token",
-            f"Slack refused SLACK_BOT_TOKEN ({code})",
-            "copy the Bot User OAuth Token from the app's OAuth & Permissions page",
-        )
+        yield _refused("Slack token", "SLACK_BOT_TOKEN", error, client.base_url)
         return
-    except OSError as error:
+    except UNREACHABLE as error:
         reason = getattr(error, "reason", error)
         yield failed(
             "Slack token",
@@ -108,6 +105,43 @@ def token_checks(client: WebClient) -> Iterator[Check]:
     team, user = answer.get("team"), answer.get("user_id")
     yield passed("Slack token", f"works in workspace {team} ({answer.get('team_id')}) as {user}")
     yield _scopes(answer)
+
+
+UNREACHABLE = (OSError, ValueError, http.client.HTTPException)
+"""No answer at all: refused, timed out, unknown host, or an address urllib cannot even send to
+(`http.client.InvalidURL` for a space in it)."""
+SLACK_ERROR = re.compile(r"^[a-z][a-z0-9_.]*$")
+"""Slack's error codes are snake_case words; slack_sdk puts its own sentences in the same field
+when the answer was not Slack's JSON (a proxy's HTML page)."""
+
+TOKEN_REFUSED = ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired")
+"""Slack's answers that mean the token itself is wrong (auth.test's documented errors)."""
+
+
+def _refused(name: str, variable: str, error: SlackApiError, api_url: str) -> Check:
+    """A refused call: the token's fault only when Slack says so; anything else (a proxy's
+    HTML page, a 5xx, a rate limit) points at the address or the moment, not the token."""
+    given = error.response.get("error") if isinstance(error.response.data, dict) else None
+    code = given if isinstance(given, str) and SLACK_ERROR.match(given) else None
+    status = error.response.status_code
+    if (
+        code in TOKEN_REFUSED
+        or code == "invalid_token"
+        or (code and code.startswith("not_allowed"))
+    ):
+        where = "Basic Information (app-level token, connections:write)"
+        if variable == "SLACK_BOT_TOKEN":
+            where = "OAuth & Permissions (Bot User OAuth Token)"
+        return failed(name, f"Slack refused {variable} ({code})", f"copy it again from {where}")
+    if code == "ratelimited" or status == 429:
+        return Check("WARN", name, "Slack answered 429 (rate limited)", "run doctor again shortly")
+    if code:
+        return failed(name, f"Slack answered {code}", "see Slack's documentation of that error")
+    return failed(
+        name,
+        f"{api_url} answered HTTP {status} without Slack's JSON",
+        "check SLACK_API_URL (leave it unset for Slack itself) and any proxy in between",
+    )
 
 
 def granted_scopes(response: SlackResponse) -> set[str] | None:
@@ -137,14 +171,8 @@ def connection_check(settings: Settings) -> Check:
         try:
             app_client.apps_connections_open(app_token=settings.slack_app_token)
         except SlackApiError as error:
-            code = error.response.get("error", "unknown error")
-            return failed(
-                "Socket Mode",
-                f"apps.connections.open refused SLACK_APP_TOKEN ({code})",
-                "turn Socket Mode on in the app's settings and copy an app-level token with "
-                "connections:write from Basic Information",
-            )
-        except OSError as error:
+            return _refused("Socket Mode", "SLACK_APP_TOKEN", error, settings.slack_api_url)
+        except UNREACHABLE as error:
             return failed("Socket Mode", f"cannot reach Slack ({error})", "check the network")
         return passed("Socket Mode", "apps.connections.open hands out a connection")
     return _request_url(settings.public_url)
@@ -164,11 +192,15 @@ def _request_url(public_url: str | None) -> Check:
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code
-    except OSError as error:
-        return failed(
+    except UNREACHABLE as error:
+        # Not a FAIL: doctor runs before `followup run` as often as after, and a deploy script
+        # that stops on a FAIL must be able to start the bot.
+        return Check(
+            "WARN",
             "request URL",
             f"{url} does not answer ({getattr(error, 'reason', error)})",
-            "start followup run and make PUBLIC_URL reach it (DNS, proxy, firewall)",
+            "if the bot is running, make PUBLIC_URL reach it (DNS, proxy, firewall); "
+            "run doctor again once it is",
         )
     if status != 200:
         return failed("request URL", f"{url} answered {status}", "see docs/deploy.md, Health")

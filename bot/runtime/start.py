@@ -45,7 +45,13 @@ SOCKET_PING_SECONDS = 5.0
 
 
 class StartupError(Exception):
-    """Start-up cannot go on; the message says what to do."""
+    """Start-up cannot go on; the message says what to do. `transient`: it may well go on in a
+    moment unchanged (Slack or the address not reachable yet), so a service manager may retry;
+    otherwise the setup must change first."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def build_deps(settings: Settings, clock: Clock | None = None) -> Deps:
@@ -172,7 +178,9 @@ def start(
         http = HttpServer(wsgi, settings.host, settings.port, settings.http_threads)
     except (OSError, ValueError) as error:
         listeners.shutdown(wait=False)
-        raise StartupError(_bind_problem(settings.host, settings.port, error)) from None
+        in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
+        problem = _bind_problem(settings.host, settings.port, error)
+        raise StartupError(problem, transient=in_use) from None
     http.start()
     handler = None
     if settings.socket_mode:
@@ -261,7 +269,9 @@ def check_slack(deps: Deps) -> SlackResponse:
     except OSError as error:  # URLError and socket errors: nothing answers there
         reason = getattr(error, "reason", error)
         raise StartupError(
-            f"cannot reach Slack's Web API at {url} ({reason}): check SLACK_API_URL and the network"
+            f"cannot reach Slack's Web API at {url} ({reason}): check SLACK_API_URL and the "
+            "network",
+            transient=True,
         ) from None
 
 

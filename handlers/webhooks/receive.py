@@ -4,6 +4,7 @@ HTTP answer out."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,8 @@ def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str,
     source = request["source"]
     answer = _receive(deps, request)
     shown = source if source in ADAPTERS else "unknown"
-    reason = f": {answer.reason}" if answer.reason else ""
+    logged = _without_values(answer.reason)
+    reason = f": {logged}" if logged else ""
     log.info(
         "webhook %s case %s delivery %s: %s (%d)%s",
         shown,
@@ -52,7 +54,7 @@ def receive_webhook(deps: Deps, request: dict[str, Any]) -> tuple[int, dict[str,
             "case": answer.case,
             "delivery": answer.delivery,
             "outcome": answer.outcome,
-            "reason": answer.reason,
+            "reason": logged,
             "status": answer.status,
         },
     )
@@ -118,6 +120,15 @@ def _receive(deps: Deps, request: dict[str, Any]) -> Answer:
         return Answer(200, reply, "ignored", first, delivery, reason)
     reply = {"status": "duplicate", "case_id": first, "case_ids": ids}
     return Answer(200, reply, "duplicate", first, delivery, _why_duplicate(written.changes))
+
+
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+"""A value quoted in a refusal's reason ("customer_email: is not an email address: 'Jane
+Doe <jane@…>'"): the sender is told it, the log is not (it may be a customer's)."""
+
+
+def _without_values(reason: str | None) -> str | None:
+    return QUOTED.sub("<value>", reason) if reason else reason
 
 
 def _refused(status: int, reason: str) -> Answer:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import _parser
+from bot.cli import _parser, main
 from bot.config import Settings, SettingsError
 from bot.people.roster import roster_lines, roster_text
 from bot.sandbox import SlackSandbox
@@ -283,3 +283,15 @@ def test_a_start_logs_no_warning_about_an_unused_token(tmp_path: Path) -> None:
 
 
 pytestmark = pytest.mark.realclock  # the subprocesses read the real clock
+
+
+def test_an_env_file_that_is_not_there_stops_before_anything_is_touched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`followup --env-file /etc/followup.env db upgrade` with a mistyped path used to go on
+    with the defaults and migrate a new SQLite file in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["--env-file", str(tmp_path / "typo.env"), "db", "upgrade"]) == 2
+    assert f"--env-file {tmp_path / 'typo.env'}: no such file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -204,6 +204,7 @@ def test_two_dispatch_processes_deliver_each_follow_up_once(fleet: Fleet, tmp_pa
         **fleet.env,
         "PYTHONUNBUFFERED": "1",
     }
+    (tmp_path / "no.env").touch()  # an empty env file: nothing from a .env in the folder
     command = [
         sys.executable,
         "-m",

@@ -157,6 +157,7 @@ def run_dispatch(
 ) -> tuple[bool, str]:
     """One `followup dispatch` run; SIGKILLed `kill_after` seconds after its first Web API
     call when given. Returns (killed, output)."""
+    (workdir / "no.env").touch()  # an empty env file: nothing from a .env in the folder
     command = [
         sys.executable,
         "-m",

@@ -323,6 +323,7 @@ def cli_env(**settings: str) -> dict[str, str]:
 
 def run_all(runs: dict[str, tuple[list[str], dict[str, str]]], cwd: Path) -> dict[str, str]:
     """Run the CLI invocations side by side; each one's exit status, stdout and stderr."""
+    (cwd / "none.env").touch()  # an empty env file: nothing from a .env in the folder
     processes = {
         name: subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--env-file", str(cwd / "none.env"), *args],
@@ -386,6 +387,7 @@ def test_no_secret_in_what_followup_run_logs_at_debug(
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     env = cli_env(**env_for(f"sqlite:///{tmp_path / 'run.db'}", sandbox, PORT=str(port)))
+    (tmp_path / "none.env").touch()  # an empty env file: nothing from a .env in the folder
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--env-file", str(tmp_path / "none.env"), "run"],
         env=env,

@@ -174,6 +174,7 @@ def two_instances(
                 "FOLLOWUP_DISPATCH_SECONDS": str(interval),
             }
         )
+        (workdir / "no.env").touch()  # an empty env file: nothing from a .env in the folder
         command = [sys.executable, "-m", "bot.cli", "--env-file", str(workdir / "no.env"), "run"]
         started = time.monotonic()
         processes = [

@@ -8,8 +8,13 @@ sources): `X-OAuth-Scopes` on every response, `missing_scope` with `needed`/`pro
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,7 +97,9 @@ def setup(
 
 
 def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    status = main(["--env-file", str(tmp_path / "absent.env"), "doctor"])
+    empty = tmp_path / "empty.env"  # the setup is in the process environment
+    empty.touch()
+    status = main(["--env-file", str(empty), "doctor"])
     return status, capsys.readouterr().out.splitlines()
 
 
@@ -283,7 +290,8 @@ def test_templates_check_reports_a_misspelt_override_too(
     (overrides / "drafts" / "email").mkdir(parents=True)
     (overrides / "drafts" / "email" / "fix_hld.j2").write_text("Subject: {{ subject }}\n")
     setup.setenv("FOLLOWUP_TEMPLATES", str(overrides))
-    assert main(["--env-file", str(tmp_path / "absent.env"), "templates", "check"]) == 1
+    (tmp_path / "empty.env").touch()
+    assert main(["--env-file", str(tmp_path / "empty.env"), "templates", "check"]) == 1
     out = capsys.readouterr()
     assert "templates OK" not in out.out
     assert "did you mean drafts/email/fix_held.j2?" in out.err
@@ -345,3 +353,78 @@ def test_a_configuration_error_is_a_line_not_a_traceback(
         "FAIL  configuration: SLACK_BOT_TOKEN is missing: expected a token starting xoxb-. "
         "Fix: correct it in the environment or .env."
     ]
+
+
+def test_a_rate_limited_slack_is_a_warning_at_once_not_an_hour_of_silence(
+    setup: pytest.MonkeyPatch,
+    workspace: SlackSandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    workspace.fail_next("auth.test", status=429, error="ratelimited", retry_after=3600)
+    started = time.monotonic()
+    status, lines = doctor(tmp_path, capsys)
+    assert time.monotonic() - started < 30
+    assert any(line.startswith("WARN  Slack token: Slack answered 429") for line in lines)
+    assert status == 0 or fails(lines)  # a WARN alone does not fail the run
+
+
+def test_an_address_that_is_not_slack_is_blamed_not_the_token(
+    setup: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy's HTML page or a wrong SLACK_API_URL used to read "Slack refused
+    SLACK_BOT_TOKEN", sending the operator to copy a token that was fine."""
+    with _http_server(404, b"<html>Not Found</html>", "text/html") as url:
+        setup.setenv("SLACK_API_URL", url + "/api/")
+        status, lines = doctor(tmp_path, capsys)
+    assert status == 1
+    line = fails(lines)[0]
+    assert line.startswith("FAIL  Slack token: ") and "HTTP 404" in line
+    assert "SLACK_API_URL" in line and "copy it again" not in line
+
+
+def test_a_malformed_address_is_a_line_not_a_traceback(
+    setup: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.setenv("SLACK_API_URL", "http://exa mple.com/api/")
+    status, lines = doctor(tmp_path, capsys)
+    assert status == 1
+    assert fails(lines)[0].startswith("FAIL  Slack token: cannot reach Slack's Web API")
+
+
+def test_in_http_mode_a_bot_not_yet_running_is_a_warning_so_a_deploy_can_start_it(
+    setup: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup.delenv("SLACK_APP_TOKEN")
+    setup.setenv("SLACK_SIGNING_SECRET", "s" * 32)
+    setup.setenv("PUBLIC_URL", "http://127.0.0.1:9")
+    status, lines = doctor(tmp_path, capsys)
+    assert status == 0, lines
+    assert any(line.startswith("WARN  request URL: http://127.0.0.1:9/healthz") for line in lines)
+
+
+@contextlib.contextmanager
+def _http_server(status: int, body: bytes, content_type: str) -> Iterator[str]:
+    """A server that answers every request with `status` and `body` (a proxy's error page)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -192,3 +192,17 @@ def test_a_reopen_overtaken_by_the_next_close_still_gives_that_close_its_cycle(
     assert planned and {cycle for cycle, _ in planned} == {2}
     assert all(due > second_close for _, due in planned)
     assert {state for _, cycle, state, _ in followups if cycle == 1} == {"cancelled"}
+
+
+def test_a_refused_value_is_told_to_the_sender_but_never_logged(
+    bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason names the field for the admin; the value itself may be a customer's."""
+    caplog.set_level(logging.INFO, logger="followup.webhooks")
+    status, reply = close(bot, customer_email="Jane Doe <jane.doe@acme.example>")
+    assert status == 400 and "Jane Doe" in reply["error"]
+    (line,) = webhook_lines(caplog)
+    assert line.getMessage().endswith(
+        "refused (400): customer_email: is not an email address: <value>"
+    )
+    assert "Jane" not in line.getMessage() and "Jane" not in str(line.reason)  # type: ignore[attr-defined]
