@@ -349,6 +349,7 @@ def run_dispatch_process(
 ) -> tuple[float, str]:
     """`followup dispatch --now now` in `processes` processes at once, each to the end;
     (wall seconds, the first one's output)."""
+    (folder / "no.env").touch()  # an empty env file: nothing from a .env in the folder
     command = [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env")]
     command += ["dispatch", "--now", now.isoformat()]
     profile = os.environ.get("BENCH_PROFILE")  # py-spy's output file: profile the pass
@@ -528,6 +529,7 @@ def lateness(
             HOST="127.0.0.1",
             FOLLOWUP_DISPATCH_SECONDS=str(interval),
         )
+        (folder / "no.env").touch()  # an empty env file: nothing from a .env in the folder
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env"), "run"],
             env=process_env(env),

@@ -67,6 +67,7 @@ def run_and_sample(
 ) -> tuple[int, int, list[tuple[float, int]], str]:
     """`followup run` for `seconds` once it has started (its auth.test reached the sandbox):
     (VmHWM kB, max sampled VmRSS kB, samples, output)."""
+    (folder / "no.env").touch()  # an empty env file: nothing from a .env in the folder
     command = [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env"), "run"]
     checks = len(sandbox.calls_to("auth.test"))
     process = subprocess.Popen(

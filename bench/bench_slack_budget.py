@@ -417,6 +417,7 @@ def realtime(folder: Path, count: int, log: Callable[[str], None]) -> tuple[bool
         due = now - timedelta(minutes=1)
         ids = close_cases(seeder, [(p, due, slug) for p in people], "R")
         sb.reset_calls()
+        (folder / "no.env").touch()  # an empty env file: nothing from a .env in the folder
         done = subprocess.run(
             [sys.executable, "-m", "bot.cli", "--env-file", str(folder / "no.env"), "dispatch"],
             env=bench_dispatch.process_env(bench_dispatch.bot_env(url, sb)),
