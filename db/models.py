@@ -71,6 +71,8 @@ class Team(Base):
     # When the weekly digest of the previous week posts, in the team's time zone.
     digest_day: Mapped[str] = mapped_column(String(3), default="mon", server_default="mon")
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00", server_default="09:00")
+    review_link: Mapped[str | None] = mapped_column(String(2000))
+    """The team's public review page, for review asks in drafts."""
     created_at: Mapped[datetime]
 
 
@@ -97,6 +99,10 @@ class Agent(Base):
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     deactivated: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Deactivated in Slack: their follow-ups go to whoever covers, never to them."""
+    phone: Mapped[str | None] = mapped_column(String(40))
+    """The agent's direct number, for call scripts and signatures."""
+    signature: Mapped[str | None] = mapped_column(String(500))
+    """How the agent's email drafts end."""
     created_at: Mapped[datetime]
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
@@ -148,6 +154,8 @@ class Case(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     customer_name: Mapped[str | None] = mapped_column(String(320))
     customer_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    customer_external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    """The helpdesk's own id for the requester, where it sends one."""
     company: Mapped[str | None] = mapped_column(String(320))
     channel: Mapped[str] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(20))
@@ -239,6 +247,10 @@ class Outcome(Base):
     follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
     result: Mapped[str] = mapped_column(String(30))
     customer_said: Mapped[str | None] = mapped_column(Text)
+    insight: Mapped[str | None] = mapped_column(Text)
+    """What we should change: the team's lesson, apart from the customer's words."""
+    what_we_did: Mapped[str | None] = mapped_column(Text)
+    """After an escalation, what the lead did this time (the next touch's fix)."""
     root_cause: Mapped[str | None] = mapped_column(String(100))
     skip_reason: Mapped[str | None] = mapped_column(Text)
     review_asked: Mapped[bool] = mapped_column(default=False)
