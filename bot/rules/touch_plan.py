@@ -111,7 +111,12 @@ def _assignee(
         calendar = calendar_for(wanted.value)
         if calendar is not None:
             return wanted, calendar, None
-        missing = "account manager" if wanted is Role.ACCOUNT_MANAGER else "lead"
+        if wanted is Role.ACCOUNT_MANAGER:
+            # ../shared/DOMAIN.md: "the account manager (or a lead) instead" of the agent.
+            lead = calendar_for(Role.LEAD.value)
+            if lead is not None:
+                return Role.LEAD, lead, "no account manager for this case: a lead does this touch"
+        missing = "account manager or lead" if wanted is Role.ACCOUNT_MANAGER else "lead"
         note = f"no {missing} for this case: the owner does this touch"
     else:
         note = None

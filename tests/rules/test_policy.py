@@ -231,17 +231,30 @@ def test_explain_full_text(default: Policy) -> None:
 def test_explain_reports_the_account_manager_fallback(default: Policy) -> None:
     serious = case(kind=Kind.COMPLAINT, severity=Severity.URGENT)
     text = explain(serious, FRIDAY_SUMMER, default, people())
-    assert text.count("note: no account manager for this case: the owner does this touch") == 2
+    assert (
+        text.count("note: no account manager or lead for this case: the owner does this touch") == 2
+    )
 
 
 # --- who, where and when ----------------------------------------------------------------------
 
 
-def test_without_an_account_manager_the_owner_calls_and_the_plan_says_so(default: Policy) -> None:
+def test_without_an_account_manager_a_lead_calls_and_the_plan_says_so(default: Policy) -> None:
+    """../shared/DOMAIN.md: a serious complaint is followed up by "the account manager (or a
+    lead) instead" of the agent who closed it; the owner only when there is neither."""
+    serious = case(kind=Kind.COMPLAINT, severity=Severity.HIGH)
+    call, _ = plan_touches(serious, FRIDAY_SUMMER, default, people(lead=NEW_YORK))
+    assert (call.requested_role, call.role) == (Role.ACCOUNT_MANAGER, Role.LEAD)
+    assert call.fallback == "no account manager for this case: a lead does this touch"
+
+
+def test_with_neither_account_manager_nor_lead_the_owner_calls_and_the_plan_says_so(
+    default: Policy,
+) -> None:
     serious = case(kind=Kind.COMPLAINT, severity=Severity.HIGH)
     call, _ = plan_touches(serious, FRIDAY_SUMMER, default, people())
     assert (call.requested_role, call.role) == (Role.ACCOUNT_MANAGER, Role.OWNER)
-    assert call.fallback == "no account manager for this case: the owner does this touch"
+    assert call.fallback == "no account manager or lead for this case: the owner does this touch"
 
 
 def test_the_touch_is_due_in_the_account_managers_own_working_hours(default: Policy) -> None:
