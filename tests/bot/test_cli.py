@@ -111,6 +111,8 @@ def test_run_serves_slack_and_health_then_stops_cleanly_on_sigterm(tmp_path: Pat
             output, _ = process.communicate(timeout=15)
         assert process.returncode == 0, output
         assert "stopped" in output
+        # Bolt warned "As you gave client as well, token will be unused." at every start.
+        assert "will be unused" not in output and "WARNING" not in output, output
 
 
 def _wait_for_health(port: int) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import fcntl
 import os
 import pty
 import re
-import signal
 import struct
 import subprocess
 import termios
@@ -24,9 +23,8 @@ import pytest
 from bot.cli import _parser, main
 from bot.config import Settings, SettingsError
 from bot.people.roster import roster_lines, roster_text
-from bot.sandbox import SlackSandbox
 from db.cases import agent_by_slack_id
-from tests.bot.test_cli import FOLLOWUP, _wait_for_health, clean_env, free_port, run_cli
+from tests.bot.test_cli import FOLLOWUP, clean_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = (
@@ -251,35 +249,6 @@ def test_env_example_names_only_commands_that_exist() -> None:
 
 
 # --- start-up -------------------------------------------------------------------------------
-
-
-def test_a_start_logs_no_warning_about_an_unused_token(tmp_path: Path) -> None:
-    port = free_port()
-    with SlackSandbox(bot_token="xoxb-sandbox") as sandbox:
-        env = clean_env(
-            SLACK_BOT_TOKEN="xoxb-sandbox",
-            SLACK_SIGNING_SECRET="cli-test-secret",
-            SLACK_API_URL=sandbox.api_url,
-            DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
-            PORT=str(port),
-            HOST="127.0.0.1",
-        )
-        process = subprocess.Popen(
-            [*FOLLOWUP, "run"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            _wait_for_health(port)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=15)
-    assert "followup is up" in output
-    assert "will be unused" not in output, output
-    assert "WARNING" not in output, output
 
 
 pytestmark = pytest.mark.realclock  # the subprocesses read the real clock
