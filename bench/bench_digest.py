@@ -7,8 +7,9 @@ nine in ten answered, the rest still open) after a history of `--small` and `--l
 follow-ups at the same weekly density (so the large file has ten times as many past weeks,
 not busier ones), each with its case and outcome, all in one team (the worst case for the
 team filter). Rows go in through sqlite3 `executemany`, which is the fast way to seed and
-not what is measured. Then it times `bot.digest.content.build_digest` + rendering + Block Kit
-(best of 5 after a warm-up) on each, prints both and their ratio, and in the same run a
+not what is measured. Then it times `bot.digest.content.build_digest` (the week's figures,
+the five weeks of the chart and the 8-week root-cause trend with its quotes) + rendering +
+Block Kit (best of 5 after a warm-up) on each, prints both and their ratio, and in the same run a
 baseline: a bare `COUNT(*)` of the week's follow-ups and of its outcomes through their indexes.
 `--explain` prints SQLite's plan for the digest's main queries.
 """
@@ -223,7 +224,9 @@ def main() -> None:
     for history, digest, baseline, content in results.values():
         print(
             f"{history:>10,} {digest * 1000:>17.0f} ms {baseline * 1000:>14.1f} ms  "
-            f"due {content.due:,}, closed {content.closed:,}, overdue {content.overdue:,}"
+            f"due {content.due:,}, closed {content.closed:,}, overdue {content.overdue:,}, "
+            f"causes over 8 weeks {len(content.cause_trends)}, "
+            f"keeps coming back {len(content.keeps_coming_back)}"
         )
     small, large = results["small"][1], results["large"][1]
     print(f"\nlarge / small history: {large / small:.2f}x for the same week (budget: 1 s each)")

@@ -82,6 +82,7 @@ _TEXT_FIELDS = (
     "team",
     "url",
     "delivery_id",
+    "customer_external_id",
 )
 EARLIEST_CASE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 """No helpdesk case closed before this; an earlier time is a sender's mistake (or year 1)."""
@@ -161,6 +162,9 @@ class ClosedCase:
     event: Event = Event.CLOSED
     delivery_id: str | None = None
     """The vendor's own delivery id, when it sends one (recorded for idempotency)."""
+    customer_external_id: str | None = None
+    """The helpdesk's own id for the requester, when it sends one (the review cap's key when
+    there is no customer email)."""
 
     def __post_init__(self) -> None:
         # PostgreSQL refuses NUL in text: refused here, with the field named, for every way in.
@@ -195,6 +199,8 @@ class ClosedCase:
                 raise CaseError(name, f"is longer than {MAX_SHORT} characters")
         if self.owner_external_id is not None and len(self.owner_external_id) > MAX_ID:
             raise CaseError("owner_external_id", f"must be an id of at most {MAX_ID} characters")
+        if self.customer_external_id is not None and len(self.customer_external_id) > MAX_ID:
+            raise CaseError("customer_id", f"must be an id of at most {MAX_ID} characters")
         if self.owner_slack_id is not None and len(self.owner_slack_id) > MAX_SLACK_ID:
             raise CaseError("owner_slack_id", f"is longer than {MAX_SLACK_ID} characters")
 

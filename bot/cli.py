@@ -215,6 +215,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("agent", help="Slack user id (U…) or email")
     backup.add_argument("backup", help="Slack user id (U…) or email")
+    setting = command(
+        agents_sub,
+        "set",
+        "an agent's direct phone and signature, for drafts",
+        "Set the direct phone and signature an agent's drafts use (an empty value clears it).",
+        'followup agents set ada@example.com --phone "+44 20 7946 0958" --signature "Ada, Support"',
+    )
+    setting.add_argument("user", help="Slack user id (U…) or email")
+    setting.add_argument("--phone", help="their direct number, e.g. +44 20 7946 0958")
+    setting.add_argument("--signature", help="how their email drafts end (\\n for a new line)")
     add_digest_parsers(sub)
     add_webhooks_parsers(sub)
     return parser
@@ -392,11 +402,28 @@ def _agents(deps: Deps, args: argparse.Namespace) -> int:
         elif action == "backup":
             agent, cover = set_backup(deps, args.agent, args.backup, actor="cli")
             print(f"{cover.slack_user_id} covers {agent.slack_user_id} while they are away")
+        elif action == "set":
+            return _agent_settings(deps, args)
         else:
             for line in roster_text(deps):
                 print(line)
     except AgentError as error:
         return _fail(str(error))
+    return 0
+
+
+def _agent_settings(deps: Deps, args: argparse.Namespace) -> int:
+    from bot.people.roster import AgentError
+    from bot.people.settings import ProfileForm, set_agent
+
+    if args.phone is None and args.signature is None:
+        return _fail("agents set: give --phone and/or --signature")
+    signature = None if args.signature is None else args.signature.replace("\\n", "\n")
+    try:
+        changed = set_agent(deps, args.user, ProfileForm(args.phone, signature), actor="cli")
+    except AgentError as error:
+        return _fail(str(error))
+    print(f"{args.user}: " + (", ".join(changed) + " set" if changed else "nothing changed"))
     return 0
 
 

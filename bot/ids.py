@@ -40,6 +40,8 @@ VIEW_SKIP: Final = "skip_modal"
 VIEW_SNOOZE: Final = "snooze_modal"
 VIEW_LOG_CASE: Final = "log_case_modal"
 VIEW_DIGEST_DRILLDOWN: Final = "digest_drilldown_modal"
+VIEW_ESCALATION_HANDLED: Final = "escalation_handled_modal"
+VIEW_PROFILE: Final = "profile_modal"
 
 # Inputs of the outcome, skip and snooze modals: the block id (the errors map is keyed by it)
 # and the action id of the one element in that block.
@@ -47,6 +49,8 @@ OUTCOME_RESULT: Final = "outcome_result"
 OUTCOME_RESULT_INPUT: Final = "result"
 OUTCOME_SAID: Final = "outcome_said"
 OUTCOME_SAID_INPUT: Final = "said"
+OUTCOME_INSIGHT: Final = "outcome_insight"
+OUTCOME_INSIGHT_INPUT: Final = "insight"
 OUTCOME_CAUSE: Final = "outcome_cause"
 OUTCOME_CAUSE_INPUT: Final = "cause"
 OUTCOME_ASKS: Final = "outcome_asks"
@@ -57,6 +61,14 @@ SNOOZE_WHEN: Final = "snooze_when"
 SNOOZE_WHEN_INPUT: Final = "when"
 SNOOZE_DATE: Final = "snooze_date"
 SNOOZE_DATE_INPUT: Final = "date"
+# The lead's "Handled" modal after an escalation: what was done this time.
+HANDLED_DID: Final = "handled_did"
+HANDLED_DID_INPUT: Final = "did"
+# The `/followup profile` modal: an agent's own direct phone and signature.
+PROFILE_PHONE: Final = "profile_phone"
+PROFILE_PHONE_INPUT: Final = "phone"
+PROFILE_SIGNATURE: Final = "profile_signature"
+PROFILE_SIGNATURE_INPUT: Final = "signature"
 
 # The triage post's user picker: its block id is this prefix and the follow-up id.
 TRIAGE_ASSIGN_BLOCK_PREFIX: Final = "triage-assign-"

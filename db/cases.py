@@ -142,6 +142,7 @@ CASE_VALUE_COLUMNS = (
     "resolution",
     "customer_name",
     "customer_email",
+    "customer_external_id",
     "company",
     "channel",
     "severity",
@@ -165,6 +166,7 @@ def case_values(closed: ClosedCase) -> tuple[Any, ...]:
         closed.resolution,
         closed.customer_name,
         closed.customer_email,
+        closed.customer_external_id,
         closed.company,
         # str() of a StrEnum is its value, without Enum's slow `.value` descriptor (bulk path).
         str(closed.channel),

@@ -38,6 +38,8 @@ class ExportRow:
     referral_asked: bool
     referral_given: bool
     draft_flags: list[str]
+    reopened_since: bool = False
+    """The case was reopened in the helpdesk after this outcome was recorded."""
 
 
 def export_rows(session: Session, team_id: int, start: datetime, end: datetime) -> list[ExportRow]:
@@ -60,7 +62,9 @@ def export_rows(session: Session, team_id: int, start: datetime, end: datetime) 
         .where(Outcome.recorded_at >= start, Outcome.recorded_at < end, in_team(team_id)),
     ).subquery()
     rows = session.execute(
-        select(FollowUp, Case.source, Case.external_id, Case.subject, Agent, Outcome)
+        select(
+            FollowUp, Case.source, Case.external_id, Case.subject, Case.reopened_at, Agent, Outcome
+        )
         .join(Case, Case.id == FollowUp.case_id)
         .outerjoin(Agent, Agent.id == FollowUp.assignee_id)
         .outerjoin(Outcome, Outcome.follow_up_id == FollowUp.id)
@@ -68,7 +72,7 @@ def export_rows(session: Session, team_id: int, start: datetime, end: datetime) 
         .order_by(FollowUp.due_at, FollowUp.id)
     )
     found: list[ExportRow] = []
-    for followup, source, external_id, subject, agent, outcome in rows:
+    for followup, source, external_id, subject, reopened_at, agent, outcome in rows:
         found.append(
             ExportRow(
                 followup_id=followup.id,
@@ -89,6 +93,9 @@ def export_rows(session: Session, team_id: int, start: datetime, end: datetime) 
                 referral_asked=bool(outcome and outcome.referral_asked),
                 referral_given=bool(outcome and outcome.referral_given),
                 draft_flags=list(followup.draft_flags or []),
+                reopened_since=bool(
+                    outcome and reopened_at is not None and reopened_at > outcome.recorded_at
+                ),
             )
         )
     return found

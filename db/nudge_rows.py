@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Agent, Case, FollowUp, Team
+from db.models import Agent, Case, FollowUp, Outcome, Team
 
 OPEN_STATES = ("sent", "planned", "claimed", "snoozed")
 
@@ -60,6 +60,14 @@ class NudgeRow:
     claimed_by: str | None
     lease_until: datetime | None
     attempts: int
+    role: str
+    case_kind: str
+    team_slug: str | None
+    team_review_link: str | None
+    account_manager_id: int | None
+    assignee_is_lead: bool | None
+    assignee_phone: str | None
+    assignee_signature: str | None
 
     @property
     def reference(self) -> str:
@@ -115,6 +123,14 @@ def _select() -> Select[Any]:
         "claimed_by": f.claimed_by,
         "lease_until": f.lease_until,
         "attempts": f.attempts,
+        "role": f.role,
+        "case_kind": c.kind,
+        "team_slug": team.slug,
+        "team_review_link": team.review_link,
+        "account_manager_id": c.account_manager_id,
+        "assignee_is_lead": assignee.is_lead,
+        "assignee_phone": assignee.phone,
+        "assignee_signature": assignee.signature,
     }
     # Rows become NudgeRows by position: the columns are the fields, in order.
     assert list(columns) == [field.name for field in fields(NudgeRow)]
@@ -166,3 +182,33 @@ def open_for_agent(session: Session, agent_id: int, limit: int = 200) -> list[Nu
         .order_by(f.due_at)
         .limit(limit),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierFix:
+    """A handled escalation in a case's cycle, with what the lead said was done this time."""
+
+    case_id: int
+    cycle: int
+    touch: int
+    """The escalated follow-up's touch: touches after it come after the escalation."""
+    what_we_did: str | None
+
+
+def handled_escalations(session: Session, case_ids: Sequence[int]) -> list[EarlierFix]:
+    """Every handled escalation of these cases, oldest touch first, in one query.
+
+    The lead's words are the `what_we_did` the Handled modal writes on the escalated
+    follow-up's outcome."""
+    if not case_ids:
+        return []
+    f = cast(Table, FollowUp.__table__).c
+    o = cast(Table, Outcome.__table__).c
+    statement = (
+        select(f.case_id, f.cycle, f.touch, o.what_we_did)
+        .select_from(FollowUp.__table__)
+        .outerjoin(Outcome.__table__, o.follow_up_id == f.id)
+        .where(f.case_id.in_(list(set(case_ids))), f.state == "escalation_handled")
+        .order_by(f.case_id, f.cycle, f.touch)
+    )
+    return [EarlierFix(*row) for row in session.connection().execute(statement)]

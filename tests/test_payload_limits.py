@@ -21,6 +21,8 @@ from sqlalchemy import select
 from bot import ids
 from bot.cases import MAX_ID, MAX_RESOLUTION, MAX_SHORT, MAX_SUBJECT
 from bot.digest.blocks import DRILLDOWNS, MODAL_ITEMS, digest_blocks, drilldown_view
+from bot.digest.causes import TREND_WEEKS as CAUSE_WEEKS
+from bot.digest.causes import CauseTrend
 from bot.digest.content import (
     TOP_CAUSES,
     Cause,
@@ -41,7 +43,7 @@ from bot.render.templates import Renderer
 from bot.sandbox import SlackSandbox
 from bot.sandbox.blockkit import MESSAGE_TEXT_TRUNCATE_AT, check_message_blocks, check_view
 from db.cases import agent_by_slack_id
-from db.digest import CaseRow
+from db.digest import CaseRow, DueCounts, HoldCounts
 from db.models import Agent
 from handlers.commands.followup import help_reply
 
@@ -178,34 +180,36 @@ def digest_content(busy: bool) -> DigestContent:
     week = Week.containing(NOW, UTC)
     scale = 10**6 if busy else 0
     trend = tuple(
-        TrendPoint(week.shifted(-n).label, scale, scale, scale // 2, scale // 3, scale // 4)
+        TrendPoint(week.shifted(-n).label, scale, scale // 2, scale // 4, scale // 8, scale, scale)
         for n in range(4, -1, -1)
     )
+    weekly = (scale,) * CAUSE_WEEKS
     return DigestContent(
         team_name=hostile(MAX_SHORT),
         team_slug=hostile(60),
         week=week,
         as_of=NOW,
-        due=scale,
-        closed=scale,
-        on_time=scale // 2,
+        loops=DueCounts(scale, scale // 2, scale // 4, scale // 8, scale),
+        hold=HoldCounts(scale, scale, scale // 2, scale // 3, scale),
         overdue=scale,
-        missed=scale,
-        median_hours=1e6 if busy else None,
+        medians={"first check-in": 1e6, "30-day check": 1e6} if busy else {},
         results={"resolved": scale, "not_resolved": scale, "no_reply": scale} if busy else {},
         not_held=tuple(case_row(n) for n in range(5)) if busy else (),
         causes=tuple(
-            Cause(hostile(200), scale, (hostile(140), hostile(140))) for _ in range(TOP_CAUSES)
+            Cause(hostile(200), scale, (hostile(140), hostile(140)), "rising", 4)
+            for _ in range(TOP_CAUSES)
         )
         if busy
         else (),
+        cause_trends=tuple(
+            CauseTrend(hostile(200), weekly, "rising") for _ in range(50 if busy else 0)
+        ),
         review_asked=scale,
         review_given=scale,
         referral_asked=scale,
         referral_given=scale,
         triaged=scale,
         triage_waiting=scale,
-        flagged_drafts=scale,
         trend=trend,
     )
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.demo.blockkit_html import STYLE, blocks_html
+from bot.demo.blockkit_html import STYLE, blocks_html, mrkdwn
 from bot.sandbox import SlackSandbox
 
 
@@ -45,6 +45,9 @@ class Entry:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     image: str | None = None
+    """A shared image as a data: URI, so the HTML page holds the PNG itself."""
+    title: str = ""
+    alt: str = ""
 
 
 class Record:
@@ -153,7 +156,15 @@ class Record:
             )
             where = self._where(str(args.get("channel_id", "")))
             self.entries.append(
-                Entry(at, "file", where, str(item.get("title") or "chart"), image=image)
+                Entry(
+                    at,
+                    "file",
+                    where,
+                    str(args.get("initial_comment") or ""),
+                    image=image,
+                    title=str(item.get("title") or record.get("title") or ""),
+                    alt=str(record.get("alt_txt") or ""),
+                )
             )
 
     # -- output ----------------------------------------------------------------------------
@@ -173,7 +184,9 @@ class Record:
                 lines.append(f"   {entry.who} {entry.text}")
             else:
                 body = blocks_text(entry.blocks) if entry.blocks else entry.text
-                lines.append(f"   ┌ {entry.who}: {entry.text if entry.kind == 'file' else ''}")
+                if entry.kind == "file":
+                    body += f"\n[image: {entry.title}] {entry.alt}"
+                lines.append(f"   ┌ {entry.who}:")
                 lines += [f"   │ {line}" for line in body.splitlines() if line.strip()]
                 lines.append("   └")
         return lines
@@ -211,10 +224,10 @@ class Record:
                 body = (
                     blocks_html(entry.blocks, self.name)
                     if entry.blocks
-                    else f"<div class='section'>{html.escape(entry.text)}</div>"
+                    else f"<div class='section'>{mrkdwn(entry.text, self.name)}</div>"
                 )
                 if entry.image:
-                    body += f"<img class='image' src='{entry.image}' alt='chart'>"
+                    body += _figure(entry)
                 parts.append(
                     f"<div class='{css}'><div class='meta'><b>"
                     f"{html.escape(entry.who)}</b> · {stamp}</div>{title}{body}</div>"
@@ -223,3 +236,12 @@ class Record:
         page = out / "record.html"
         page.write_text("\n".join(parts))
         return page
+
+
+def _figure(entry: Entry) -> str:
+    """A shared image as Slack shows it: its title above, its alt text for screen readers."""
+    title = f"<figcaption>{html.escape(entry.title)}</figcaption>" if entry.title else ""
+    return (
+        f"<figure>{title}<img class='image' src='{html.escape(entry.image or '', quote=True)}' "
+        f"alt='{html.escape(entry.alt, quote=True)}'></figure>"
+    )

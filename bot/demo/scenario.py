@@ -36,6 +36,10 @@ def setup_people(demo: Demo) -> None:
         grace.is_lead = True
         for user_id in ("U0ADA", "U0BEN", "U0MARCO"):
             agents[user_id].lead_id = grace.id
+        # What drafts fill their placeholders from; Ada has set no direct number yet, so her
+        # call-me lines show the "Before you send it" note.
+        team.review_link = "https://www.trustpilot.com/evaluate/northwind.example"
+        agents["U0MARCO"].phone = "+39 06 4890 1122"
 
 
 def scenario(demo: Demo, fast: bool) -> None:
@@ -187,6 +191,12 @@ def scenario(demo: Demo, fast: bool) -> None:
     )
     demo.moment("still not right, escalated")
     demo.click_in_channel("U0GRACE", "C0ESCALATE", ids.ACTION_ESCALATION_HANDLED, "Handled")
+    demo.submit(
+        "U0GRACE",
+        ids.VIEW_ESCALATION_HANDLED,
+        {"did": "refunded the second charge and re-issued the December invoice without it"},
+        "what was done this time: the new fix the fresh check-in will state",
+    )
     demo.click("U0MARCO", "Warehouse scanners", ids.ACTION_FOLLOWED_UP, "Followed up")
     demo.submit(
         "U0MARCO", ids.VIEW_OUTCOME, {"result": "no_reply"}, "no reply yet (left a voicemail)"

@@ -25,10 +25,12 @@ from bot.slack.text import shorten
 DRILL_NOT_HELD: Final = "not_held"
 DRILL_OVERDUE: Final = "overdue"
 DRILL_CAUSES: Final = "root_causes"
+DRILL_COMING_BACK: Final = "coming_back"
 DRILLDOWNS: Final = {
     DRILL_NOT_HELD: "Didn't hold",
     DRILL_OVERDUE: "Overdue",
     DRILL_CAUSES: "Root causes",
+    DRILL_COMING_BACK: "Keeps coming back",
 }
 """Drill-down kind → button label (also the modal's title)."""
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.digest.content import Week, team_zone
+from bot.digest.figures import held, loop_state
 from bot.digest.post import DigestReport, chart_png, post_week, preview
+from bot.people.settings import review_link_error, set_review_link
 from bot.planning.plan import team_defaults
 from db import cases as store
 from db import digest as digest_store
@@ -47,6 +49,7 @@ CSV_COLUMNS = (
     "outcome",
     "recorded_at",
     "on_time",
+    "ended",
     "held",
     "missed",
     "root_cause",
@@ -152,6 +155,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     setting.add_argument("--digest-time", help="HH:MM in the team's time zone (default 09:00)")
     setting.add_argument("--digest-channel", help="channel id (C…) or #name")
     setting.add_argument("--timezone", help="IANA time zone, e.g. Europe/London")
+    setting.add_argument(
+        "--name", help='the name people read, e.g. "Northwind Support" (default: the slug)'
+    )
+    setting.add_argument(
+        "--review-link", help="the team's public review page (https://…), for review asks"
+    )
 
 
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
@@ -221,9 +230,13 @@ def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
             composed = preview(deps, team, weeks[team.id])
             print(plain_text(composed.text.as_text()), file=out)
             content = composed.content
+            png = chart_png(content)
+            if png is None:
+                print("chart: none (nothing to chart in the period)", file=out)
+                continue
             path = chart_path(folder, content.team_slug, content.week.label)
             try:
-                path.write_bytes(chart_png(content))
+                path.write_bytes(png)
             except OSError as error:
                 return _fail(f"--chart-dir: cannot write {str(path)!r}: {error.strerror or error}")
             print(f"chart: {path}", file=out)
@@ -263,16 +276,9 @@ def _yes(flag: bool | None) -> str:
 
 
 def csv_record(team: str, week: str, row: ExportRow, now: datetime) -> list[str]:
-    on_time: bool | None = None
-    if row.recorded_at is not None:
-        on_time = row.missed_at is not None and row.recorded_at <= row.missed_at
-    held = {"resolved": True, "not_resolved": False}.get(row.result or "")
-    missed = (
-        row.missed_at is not None
-        and row.missed_at <= now
-        and row.state not in ("cancelled", "triage")
-        and (row.recorded_at is None or row.recorded_at > row.missed_at)
-    )
+    """One follow-up; `ended`, `on_time`, `held` and `missed` by bot/digest/figures.py's rules."""
+    ended = loop_state(row.missed_at, row.recorded_at, row.state, now)
+    on_time = None if ended in ("open", "missed") else ended == "on time"
     return [
         team,
         week,
@@ -288,8 +294,9 @@ def csv_record(team: str, week: str, row: ExportRow, now: datetime) -> list[str]
         row.result or "",
         _iso(row.recorded_at),
         _yes(on_time),
-        _yes(held),
-        _yes(missed),
+        ended,
+        _yes(held(row.result, row.reopened_since)),
+        _yes(ended == "missed"),
         _cell(row.root_cause),
         _cell(row.customer_said),
         _yes(row.review_asked),
@@ -337,13 +344,22 @@ def _teams(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
             f"--digest-channel: expected a channel id like C0123ABCD or #name, "
             f"got {args.digest_channel!r}"
         )
+    name = getattr(args, "name", None)
+    name = " ".join(name.split())[:200] if name is not None else None
+    if name == "":
+        return _fail('--name: expected a name people read, e.g. "Northwind Support"')
     if args.timezone is not None:
         try:
             ZoneInfo(args.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             return _fail(f"--timezone: expected an IANA time zone, got {args.timezone!r}")
+    review_link = getattr(args, "review_link", None)
+    if review_link and (problem := review_link_error(review_link.strip())):
+        return _fail(f"--review-link: {problem}")
     with deps.session_factory.begin() as session:
         team = store.team_for(session, args.slug, team_defaults(deps), deps.clock.now())
+        if review_link is not None:
+            set_review_link(session, team, review_link, actor="cli", now=deps.clock.now())
         if args.digest_day is not None:
             team.digest_day = args.digest_day
         if args.digest_time is not None:
@@ -352,8 +368,11 @@ def _teams(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
             team.digest_channel = args.digest_channel
         if args.timezone is not None:
             team.timezone = args.timezone
+        if name is not None:
+            team.name = name
         line = (
-            f"{team.slug}: digest {team.digest_day} {team.digest_time} ({team.timezone}) in "
+            f"{team.slug} ({team.name}): digest {team.digest_day} {team.digest_time} "
+            f"({team.timezone}) in "
             f"{team.digest_channel or deps.settings.digest_channel or '(no channel)'}"
         )
     print(line, file=out)

@@ -26,8 +26,9 @@ from slack_sdk.models.blocks import Block
 
 from bot import ids, metrics
 from bot.deps import Deps
+from bot.digest import chart
 from bot.digest.blocks import digest_blocks
-from bot.digest.chart import trend_png
+from bot.digest.chart import ChartWeek
 from bot.digest.content import (
     DigestContent,
     DigestText,
@@ -228,21 +229,40 @@ def chart_filename(content: DigestContent) -> str:
     return f"followup-digest-{content.team_slug}-{content.week.label}.png"
 
 
-def chart_png(content: DigestContent) -> bytes:
-    return trend_png(content.trend, f"{content.team_name}: the last five weeks")
+def chart_weeks(content: DigestContent) -> list[ChartWeek]:
+    """The chart's input (bot/digest/chart.py's `ChartWeek`) from the digest's own figures:
+    per week, the follow-ups due by how they ended and the answers by whether they held."""
+    return [
+        ChartWeek(
+            start=point.monday,
+            end=point.monday + timedelta(days=6),
+            on_time=point.on_time,
+            late=point.late,
+            missed=point.missed,
+            held=point.held,
+            not_held=point.not_held,
+        )
+        for point in content.trend
+    ]
+
+
+def chart_png(content: DigestContent) -> bytes | None:
+    """The chart as PNG; None when the team has no data for the period (no chart posted)."""
+    return chart.chart_png(chart_weeks(content), f"{content.team_name}: the last five weeks")
 
 
 def _upload_chart(deps: Deps, channel: str, content: DigestContent) -> bool:
     """Upload the trend chart after the digest; a failure leaves the (complete) text alone."""
     try:
         png = chart_png(content)
+        if png is None:
+            return True
         deps.client.files_upload_v2(
             channel=channel,
             file=png,
             filename=chart_filename(content),
-            title=f"Follow-up trend, {content.week.label}",
-            alt_txt="Loops closed per week, on time and late, and the share of resolutions "
-            "that held, over the last five weeks",
+            title=f"Follow-ups per week to {content.week.period()}",
+            alt_txt=chart.describe(chart_weeks(content)),
             initial_comment=deps.renderer.render(
                 "digest/chart_comment.j2", {"team": content.team_name}
             ).strip(),

@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 from bot.commands import Invocation, Reply
+from bot.digest.figures import due_lines, hold_text, period_figures
 from bot.loop.access import Refused, prepare_modal
 from bot.loop.effects import after_commit
 from bot.loop.snooze import apply_snooze
@@ -14,7 +15,7 @@ from bot.people.roster import UNKNOWN_CALLER
 from bot.slack.text import escape
 from db import agents as roster_store
 from db import cases as store
-from db.outcomes import loop_figures, open_followup_for_case
+from db.outcomes import open_followup_for_case
 
 SNOOZE_WORDS = {
     "later": "later_today",
@@ -109,23 +110,23 @@ def stats_command(call: Invocation) -> Reply:
             return Reply(text=UNKNOWN_CALLER)
         if agent is None or (scope == "team" and agent.team_id is None):
             return Reply(text="No follow-ups for you yet: figures appear once one reaches you.")
-        figures = loop_figures(
+        figures = period_figures(
             session,
             now - timedelta(days=days),
             now,
             agent_id=agent.id if scope == "me" else None,
             team_id=agent.team_id if scope == "team" else None,
         )
-    held = figures.hold_rate
-    held_text = f"{held:.0%}" if held is not None else "no answers yet"
-    whose = "Your" if scope == "me" else "The team's"
+        team_name = agent.team.name if agent.team is not None else None
+    due, hold = figures.due, figures.hold
+    whose = "Your" if scope == "me" or team_name is None else f"{escape(team_name)}:"
     text = (
         f"*{whose} last {days} days*\n"
-        f"• Loops closed: {figures.closed} ({figures.on_time} on time)\n"
-        f"• Resolutions that held: {held_text} "
-        f"({figures.resolved} confirmed, {figures.not_resolved} still not right)\n"
-        f"• Skipped: {figures.skipped}\n"
-        f"• Waiting for an outcome now: {figures.open_now} "
-        f"({figures.overdue_now} past the cut-off)"
+        + "".join(f"• {line}\n" for line in due_lines(due))
+        + f"• Outcomes recorded: {hold.recorded} (answers to earlier follow-ups included)\n"
+        + f"• Resolutions that held: {hold_text(hold)}"
+        + (f", {hold.reopened} reopened after the follow-up" if hold.reopened else "")
+        + (f"; {hold.unhappy} resolved but unhappy" if hold.unhappy else "")
+        + "\n"
     )
     return Reply(text=text)

@@ -1,23 +1,33 @@
-"""Resolutions that did not hold: the escalation post, and the lead's "Handled"."""
+"""Resolutions that did not hold (or held, with an unhappy customer): the escalation post, and
+the lead's "Handled", which records what was done this time."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.loop import views as ov
-from bot.loop.access import Refused, load_followup
+from bot.loop.access import Refused, load_followup, modal_case
 from bot.loop.outcomes import Done, plan_extra
 from bot.planning.plan import calendar_of, team_lead
 from db import agents as roster_store
 from db import cases as store
 from db import outcomes as outcome_store
+from db.models import FollowUp
 
 log = logging.getLogger("followup.escalation")
+
+FALLBACK = {
+    "not_resolved": "A resolution did not hold",
+    "unhappy": "Resolved, but the customer is unhappy with how it went",
+}
+"""The escalation post's notification text, by the outcome that raised it."""
 
 
 def escalate(deps: Deps, done: Done) -> None:
@@ -38,6 +48,7 @@ def escalate(deps: Deps, done: Done) -> None:
             customer_said=outcome.customer_said if outcome else None,
             agent_id=outcome.recorded_by if outcome else (done.assignee_slack_id or ""),
             lead_id=lead.slack_user_id if lead else None,
+            result=outcome.result if outcome else "not_resolved",
         )
         dm = (followup.slack_channel, followup.slack_ts)
     if channel is None:
@@ -52,45 +63,61 @@ def escalate(deps: Deps, done: Done) -> None:
     blocks = ov.escalation_blocks(permalink=permalink, **args)  # type: ignore[arg-type]
     deps.client.chat_postMessage(
         channel=channel,
-        text=f"A resolution did not hold: {args['reference']}",
+        text=f"{FALLBACK.get(str(args['result']), FALLBACK['not_resolved'])}: {args['reference']}",
         blocks=[b.to_dict() for b in blocks],
         unfurl_links=False,
     )
 
 
-def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[Any]:
-    """A lead's "Handled": plan a fresh check-in per policy; the updated post's blocks."""
+def _check_lead(session: Session, followup: FollowUp, user_id: str) -> None:
+    """A lead of the team may handle an escalation (the assignee when the team has none), and
+    only once."""
+    actor = roster_store.by_slack_id(session, user_id)
+    lead = team_lead(session, followup.case.team, followup.assignee)
+    allowed = (actor is not None and actor.is_lead) or (
+        lead is None
+        and followup.assignee is not None
+        and followup.assignee.slack_user_id == user_id
+    )
+    if not allowed:
+        raise Refused(
+            "Only a lead of the team can mark an escalation handled. Nothing was changed."
+        )
+    if followup.state != "escalated":
+        raise Refused("This escalation was already handled.")
+
+
+def handled_modal_for(deps: Deps, meta: ov.HandledMeta, user_id: str) -> View:
+    """The "Handled" modal for this escalation; raises Refused for someone who may not handle
+    it, or when it was handled already."""
+    with deps.session_factory() as session:
+        followup = load_followup(session, meta.followup_id)
+        _check_lead(session, followup, user_id)
+        outcome = outcome_store.for_followup(session, followup.id)
+        result = outcome.result if outcome else "not_resolved"
+        return ov.handled_modal(modal_case(followup), result, ov.handled_metadata(meta))
+
+
+def mark_escalation_handled(
+    deps: Deps, followup_id: int, user_id: str, what_we_did: str | None = None
+) -> list[Any]:
+    """A lead's "Handled": keep what was done this time on the escalated outcome and, when the
+    fix did not hold, plan a fresh check-in per policy; the updated post's blocks."""
     now = deps.clock.now()
+    did = (what_we_did or "").strip()[: ov.DID_LIMIT] or None
     with deps.session_factory.begin() as session:
         followup = load_followup(session, followup_id, lock=True)
-        actor = roster_store.by_slack_id(session, user_id)
-        lead = team_lead(session, followup.case.team, followup.assignee)
-        allowed = (actor is not None and actor.is_lead) or (
-            lead is None
-            and followup.assignee is not None
-            and followup.assignee.slack_user_id == user_id
-        )
-        if not allowed:
-            raise Refused(
-                "Only a lead of the team can mark an escalation handled. Nothing was changed."
-            )
-        if followup.state != "escalated":
-            raise Refused("This escalation was already handled.")
-        followup.state = "escalation_handled"
+        _check_lead(session, followup, user_id)
+        outcome = outcome_store.for_followup(session, followup.id)
+        result = outcome.result if outcome else "not_resolved"
+        if outcome is not None:
+            outcome.what_we_did = did
+        # After "unhappy" the customer had confirmed the fix: the loop closes once handled.
+        followup.state = "escalation_handled" if result == "not_resolved" else "done"
         followup.version += 1
         followup.updated_at = now
-        rule = next((r for r in deps.policy.rules if r.name == followup.rule), None)
-        offset = rule.touches[0].after.delta if rule and rule.touches else timedelta(hours=72)
-        calendar = calendar_of(deps, followup.case.team, followup.assignee)
-        plan_extra(
-            session,
-            deps,
-            followup,
-            calendar.next_window_start(now + offset),
-            template="check_in",
-            now=now,
-            why="a fresh check-in after an escalation was handled",
-        )
+        if result == "not_resolved":
+            _plan_fresh_check_in(session, deps, followup, now)
         store.audit(
             session,
             at=now,
@@ -99,10 +126,9 @@ def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[
             entity="follow_up",
             entity_id=followup.id,
             action="escalation_handled",
-            detail={},
+            detail={"result": result, "what_we_did": did is not None},
         )
         case = followup.case
-        outcome = outcome_store.for_followup(session, followup.id)
         return ov.escalation_blocks(
             followup_id=followup.id,
             reference=f"{case.source} #{case.external_id}",
@@ -113,4 +139,21 @@ def mark_escalation_handled(deps: Deps, followup_id: int, user_id: str) -> list[
             lead_id=None,
             permalink=None,
             handled_by=user_id,
+            result=result,
+            what_we_did=did,
         )
+
+
+def _plan_fresh_check_in(session: Session, deps: Deps, followup: FollowUp, now: datetime) -> None:
+    rule = next((r for r in deps.policy.rules if r.name == followup.rule), None)
+    offset = rule.touches[0].after.delta if rule and rule.touches else timedelta(hours=72)
+    calendar = calendar_of(deps, followup.case.team, followup.assignee)
+    plan_extra(
+        session,
+        deps,
+        followup,
+        calendar.next_window_start(now + offset),
+        template="check_in",
+        now=now,
+        why="a fresh check-in after an escalation was handled",
+    )

@@ -47,6 +47,8 @@ def check_outcome(form: ov.OutcomeForm, case: ov.ModalCase) -> tuple[set[str], E
         errors["result"] = "Choose how it went."
     if form.said is not None and len(form.said) > ov.SAID_LIMIT:
         errors["said"] = f"Keep it to {ov.SAID_LIMIT} characters: a sentence or two."
+    if form.insight is not None and len(form.insight) > ov.INSIGHT_LIMIT:
+        errors["insight"] = f"Keep it to {ov.INSIGHT_LIMIT} characters: the one thing to change."
     asks = set(form.asks) & set(ov.ASKS)
     if asks & {"referral_asked", "referral_given"} and form.result != "resolved":
         errors["asks"] = (
@@ -86,6 +88,7 @@ def record_outcome(
                 follow_up_id=followup.id,
                 result=final,
                 customer_said=form.said or None,
+                insight=form.insight or None,
                 root_cause=form.cause,
                 recorded_by=user_id,
                 recorded_at=now,
@@ -95,14 +98,19 @@ def record_outcome(
                 referral_given="referral_given" in asks,
             )
         )
-        state = {"resolved": "done", "not_resolved": "escalated", "no_response": "no_response"}
+        state = {
+            "resolved": "done",
+            "not_resolved": "escalated",
+            "unhappy": "escalated",  # to the lead like "still not right"; the fix stands
+            "no_response": "no_response",
+        }
         followup.state = state.get(final, "no_reply")
         _close(followup, now)
         done = done_for(followup)
         if final in ("no_reply", "unreachable"):
             _plan_gentle_touch(session, deps, followup, now)
             done.confirmation = "Noted. I'll remind you to try once more, gently, later."
-        done.escalate = final == "not_resolved"
+        done.escalate = final in ov.ESCALATING
         audit_action(
             session,
             now,

@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
+from bot.digest.figures import period_figures
 from bot.nudge.blocks import nudge_message
 from bot.nudge.items import Lookups, queue_items
 from bot.slack.text import escaped_short, shorten
@@ -24,7 +25,7 @@ from db import agents as roster_store
 from db import nudge_rows
 from db.models import FollowUp
 from db.nudge_rows import NudgeRow
-from db.outcomes import loop_figures, team_attention
+from db.outcomes import team_attention
 
 UPCOMING_SHOWN = 10
 
@@ -116,17 +117,21 @@ def _last_30_days(deps: Deps, user_id: str, now: datetime) -> list[Block]:
         agent = roster_store.by_slack_id(session, user_id)
         if agent is None:
             return []
-        figures = loop_figures(session, now - timedelta(days=30), now, agent_id=agent.id)
-    held = f"{figures.hold_rate:.0%}" if figures.hold_rate is not None else "no answers yet"
+        figures = period_figures(session, now - timedelta(days=30), now, agent_id=agent.id)
+    due, hold = figures.due, figures.hold
+    on_time = f"{due.on_time} of {due.due} due" if due.due else "none due"
+    held = f"{hold.held} of {hold.answered}" if hold.answered else "no answers yet"
     return [
         DividerBlock(),
         HeaderBlock(text="Your last 30 days"),
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*Loops closed*\n{figures.closed}"),
-                MarkdownTextObject(text=f"*On time*\n{figures.on_time}"),
+                MarkdownTextObject(text=f"*Closed on time*\n{on_time}"),
+                MarkdownTextObject(text=f"*Outcomes recorded*\n{hold.recorded}"),
                 MarkdownTextObject(text=f"*Resolutions held*\n{held}"),
-                MarkdownTextObject(text=f"*Waiting now*\n{figures.open_now}"),
+                MarkdownTextObject(
+                    text=f"*Late · missed · open*\n{due.late} · {due.missed} · {due.still_open}"
+                ),
             ]
         ),
     ]
@@ -141,7 +146,9 @@ def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
         overdue, escalated = team_attention(session, lead.team_id, now)
         lines_overdue = [_line(f) for f in overdue]
         lines_escalated = [_line(f) for f in escalated]
-    blocks: list[Block] = [DividerBlock(), HeaderBlock(text="Your team")]
+        team_name = lead.team.name if lead.team is not None else ""
+    title = f"Your team: {team_name}" if team_name else "Your team"
+    blocks: list[Block] = [DividerBlock(), HeaderBlock(text=shorten(title, 150))]
     for title, lines in (("Overdue", lines_overdue), ("Escalations waiting", lines_escalated)):
         body = "\n".join(lines) if lines else "_None._"
         blocks.append(

@@ -29,6 +29,7 @@ from bot.slack.text import escaped_short
 RESULTS: dict[str, str] = {
     "resolved": "Customer confirmed it's resolved",
     "not_resolved": "Still not right",
+    "unhappy": "Resolved, but unhappy with how it went",
     "no_reply": "No reply yet",
     "unreachable": "Could not reach them",
 }
@@ -45,8 +46,13 @@ SNOOZES: dict[str, str] = {
     "three_days": "In 3 days",
     "pick_date": "On a date I pick below",
 }
+ESCALATING = ("not_resolved", "unhappy")
+"""Results that go to the lead at once. Only "not_resolved" means the fix did not hold: after
+"unhappy" the fix stands, so the lead's "Handled" plans no fresh check-in."""
 SAID_LIMIT = 500
+INSIGHT_LIMIT = 500
 REASON_LIMIT = 300
+DID_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class OutcomeForm:
     said: str | None
     cause: str | None
     asks: frozenset[str] = frozenset()
+    insight: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,9 +134,19 @@ def outcome_modal(case: ModalCase, root_causes: list[str], private_metadata: str
             block_id=ids.OUTCOME_SAID,
             label="What the customer said",
             optional=True,
-            hint="A sentence or two in their words: it feeds the weekly digest.",
+            hint="Their words, thanks included, as they said them.",
             element=PlainTextInputElement(
                 action_id=ids.OUTCOME_SAID_INPUT, multiline=True, max_length=SAID_LIMIT
+            ),
+        ),
+        InputBlock(
+            block_id=ids.OUTCOME_INSIGHT,
+            label="What we should change",
+            optional=True,
+            hint="Your lesson for the team, not a thanks: what would have prevented this "
+            "case or made it easier. The weekly digest quotes it.",
+            element=PlainTextInputElement(
+                action_id=ids.OUTCOME_INSIGHT_INPUT, multiline=True, max_length=INSIGHT_LIMIT
             ),
         ),
     ]
@@ -244,8 +261,11 @@ def escalation_blocks(
     lead_id: str | None,
     permalink: str | None,
     handled_by: str | None = None,
+    result: str = "not_resolved",
+    what_we_did: str | None = None,
 ) -> list[Block]:
-    """The post in the escalation channel: the case, the customer's words, who to ping."""
+    """The post in the escalation channel: the case, the customer's words, who to ping; once
+    handled, what the lead did this time."""
     lead = f"<@{lead_id}> " if lead_id else ""
     who = f" ({escaped_short(customer, 100)})" if customer else ""
     said = escaped_short(customer_said, 1500) if customer_said else "_nothing recorded_"
@@ -254,7 +274,7 @@ def escalation_blocks(
         SectionBlock(
             block_id=f"esc-{followup_id}",
             text=MarkdownTextObject(
-                text=f":rotating_light: {lead}a resolution did not hold.\n"
+                text=f":rotating_light: {lead}{ESCALATION_HEADLINES.get(result, HEADLINE)}\n"
                 f"*{escaped_short(subject, 300)}*{who}\n"
                 f"{escaped_short(reference, 100)} · followed up by <@{agent_id}>{link}"
             ),
@@ -262,16 +282,7 @@ def escalation_blocks(
         SectionBlock(text=MarkdownTextObject(text=f"*What the customer said*\n>{said}")),
     ]
     if handled_by:
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f":white_check_mark: Handled by <@{handled_by}>; "
-                        "a fresh check-in is planned."
-                    )
-                ]
-            )
-        )
+        blocks.extend(_handled_blocks(handled_by, result, what_we_did))
     else:
         blocks.append(
             ActionsBlock(
@@ -287,3 +298,74 @@ def escalation_blocks(
             )
         )
     return blocks
+
+
+HEADLINE = "a resolution did not hold."
+ESCALATION_HEADLINES: dict[str, str] = {
+    "not_resolved": HEADLINE,
+    "unhappy": "resolved, but the customer is unhappy with how it went.",
+}
+
+
+def _handled_blocks(handled_by: str, result: str, what_we_did: str | None) -> list[Block]:
+    next_step = "a fresh check-in is planned." if result == "not_resolved" else "the fix stands."
+    blocks: list[Block] = []
+    if what_we_did:
+        text = f"*What we did this time*\n>{escaped_short(what_we_did, 1500)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f":white_check_mark: Handled by <@{handled_by}>; {next_step}"
+                )
+            ]
+        )
+    )
+    return blocks
+
+
+@dataclass(frozen=True)
+class HandledMeta:
+    """The "Handled" modal's private_metadata: the escalated follow-up and the channel post
+    to update once it is handled (ids only)."""
+
+    followup_id: int
+    channel: str | None = None
+    ts: str | None = None
+
+
+def handled_metadata(meta: HandledMeta) -> str:
+    return json.dumps({"f": meta.followup_id, "c": meta.channel, "t": meta.ts})
+
+
+def handled_modal(case: ModalCase, result: str, private_metadata: str) -> View:
+    """The lead's "Handled": what was done this time (optional but encouraged), which the
+    customer's next check-in states as the new fix."""
+    if result == "not_resolved":
+        hint = (
+            "The customer's fresh check-in says this as the new fix, so write it as you would "
+            'to them, e.g. "refunded the second charge and corrected the December invoice".'
+        )
+    else:
+        hint = "What you did about how it went, e.g. an apology call; the fix itself stands."
+    return View(
+        type="modal",
+        callback_id=ids.VIEW_ESCALATION_HANDLED,
+        title="Escalation handled",
+        submit="Handled",
+        close="Cancel",
+        private_metadata=private_metadata,
+        blocks=[
+            _case_section(case),
+            InputBlock(
+                block_id=ids.HANDLED_DID,
+                label="What did you do this time?",
+                optional=True,
+                hint=hint,
+                element=PlainTextInputElement(
+                    action_id=ids.HANDLED_DID_INPUT, multiline=True, max_length=DID_LIMIT
+                ),
+            ),
+        ],
+    )

@@ -53,7 +53,7 @@ _HEADLINES: Final = {
     "snoozed": "Follow-up snoozed",
     "done": "Followed up",
     "skipped": "Follow-up skipped",
-    "escalated": "Escalated: not resolved for the customer",
+    "escalated": "Escalated to a lead",
     "cancelled": "Follow-up cancelled",
     "missed": "Follow-up missed",
     "failed": "Follow-up not delivered",
@@ -124,10 +124,13 @@ def nudge_message(items: Sequence[NudgeItem], now: datetime, cap: int = 5) -> Me
     return _several(unique, now, max(cap, 1))
 
 
-def resolved_message(item: NudgeItem, outcome_text: str, now: datetime) -> Message:
+def resolved_message(
+    item: NudgeItem, outcome_text: str, now: datetime, referral: str | None = None
+) -> Message:
     """The same DM after the follow-up's state changed; finished follow-ups lose their buttons.
 
-    `outcome_text` is raw text (it may quote the customer) and is escaped here.
+    `outcome_text` is raw text (it may quote the customer) and is escaped here. `referral` is
+    a rendered (already escaped) referral ask, offered once the customer confirmed it resolved.
     """
     recorded = SectionBlock(
         block_id=f"fu-{item.key}-outcome",
@@ -142,9 +145,20 @@ def resolved_message(item: NudgeItem, outcome_text: str, now: datetime) -> Messa
         _header(_headline(item.state), item.key),
         _summary(item, now),
         recorded,
-        _status_context(item, now),
     ]
+    if referral and referral.strip():
+        blocks.append(_referral_section(item, referral))
+    blocks.append(_status_context(item, now))
     return Message(text=fallback, blocks=blocks)
+
+
+def _referral_section(item: NudgeItem, referral: str) -> SectionBlock:
+    """The moment DOMAIN.md names for a referral ask: the customer has just confirmed a good
+    outcome. Offered to the agent as an optional next line, never sent on its own."""
+    text = re.sub("`(?=`)", "`\u200b", referral.strip())
+    head = "*They're happy with it: if it feels natural, a low-pressure introduction ask:*"
+    body = f"{head}\n```\n{shorten(text, SECTION_TEXT_MAX - len(head) - 10)}\n```"
+    return SectionBlock(block_id=f"fu-{item.key}-referral", text=MarkdownTextObject(text=body))
 
 
 # --- one follow-up ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.nudge.blocks import Message, NudgeItem, nudge_message, resolved_message
+from bot.nudge.review_cap import decide_review_invites
 from bot.render.drafts import Draft, DraftContext
 from bot.slack.block_dicts import as_dict
 from db import agents as agent_store
 from db import followups as followup_store
 from db import nudge_rows
 from db import outcomes as outcome_store
-from db.nudge_rows import NudgeRow
-from db.outcomes import customers_invited_to_review_since, first_confirmed_touches
+from db.nudge_rows import EarlierFix, NudgeRow
+from db.outcomes import first_confirmed_touches
 
 log = logging.getLogger("followup.nudges")
 
@@ -34,6 +35,11 @@ FINISHED_TEXT = {
     "no_response": "Closed as no response after one more gentle try.",
     "failed": "Could not be delivered.",
 }
+UNHAPPY_TEXT = {
+    "escalated": "Escalated: resolved, but the customer is unhappy with how it went.",
+    "done": "Loop closed: resolved, and a lead took up how it went for the customer.",
+}
+"""What the DM says instead when the outcome was "resolved, but unhappy": the fix held."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,8 @@ class Lookups:
     """(case, cycle) → the first touch at which the customer confirmed a good outcome."""
     names: Mapping[int, str] = field(default_factory=dict)
     """Agent id → name, for the agents touches were handed from."""
+    escalations: Mapping[tuple[int, int], Sequence[EarlierFix]] = field(default_factory=dict)
+    """(case, cycle) → its handled escalations, oldest first: the story before a touch."""
 
     @classmethod
     def of(cls, session: Session, rows: Sequence[NudgeRow]) -> Lookups:
@@ -60,7 +68,17 @@ class Lookups:
             for agent in agent_store.by_ids(session, handed):
                 name = agent.display_name or agent.slack_user_id
                 names[agent.id] = f"{name} (no longer in Slack)" if agent.deactivated else name
-        return cls(first_confirmed_touches(session, referral), names)
+        escalations: dict[tuple[int, int], list[EarlierFix]] = {}
+        for fix in nudge_rows.handled_escalations(session, [f.case_id for f in rows]):
+            escalations.setdefault((fix.case_id, fix.cycle), []).append(fix)
+        return cls(first_confirmed_touches(session, referral), names, escalations)
+
+    def escalation_before(self, row: NudgeRow) -> EarlierFix | None:
+        """The latest escalation of this cycle a lead handled before this touch, if any."""
+        earlier = [
+            e for e in self.escalations.get((row.case_id, row.cycle), ()) if e.touch < row.touch
+        ]
+        return earlier[-1] if earlier else None
 
     def confirmed_earlier(self, row: NudgeRow) -> bool:
         first = self.confirmed.get((row.case_id, row.cycle))
@@ -68,12 +86,12 @@ class Lookups:
 
 
 def draft_context(row: NudgeRow, lookups: Lookups) -> DraftContext:
-    """What the draft template sees for one follow-up."""
-    # The draft is signed by the person who sends it; their Slack name until we know better.
-    agent_name = row.assignee_name or "the team"
+    """What the draft template sees for one follow-up: the case, its story so far (a handled
+    escalation, a reopen), and the sender's own settings (name, phone, signature, team)."""
     handled_by = None
     if row.owner_id is not None and row.assignee_id is not None and row.owner_id != row.assignee_id:
         handled_by = row.owner_name
+    escalation = lookups.escalation_before(row)
     return DraftContext(
         subject=row.subject,
         resolution=row.resolution,
@@ -87,12 +105,33 @@ def draft_context(row: NudgeRow, lookups: Lookups) -> DraftContext:
         template=row.template,
         channel=row.channel,
         why_now=row.why,
-        agent_name=agent_name,
+        # Signed by the person who sends it: their display name, never a Slack id.
+        agent_name=row.assignee_display or "",
         review_invite=row.review_offered,
         referral_ask=row.referral_eligible and lookups.confirmed_earlier(row),
         handled_by=handled_by,
         team_name=row.team_name,
+        agent_phone=row.assignee_phone,
+        review_url=row.team_review_link,
+        case_kind=row.case_kind,
+        cycle=row.cycle,
+        speaker=speaker_of(row),
+        escalated=escalation is not None,
+        new_fix=escalation.what_we_did if escalation else None,
+        team_slug=row.team_slug,
+        agent_signature=row.assignee_signature,
     )
+
+
+def speaker_of(row: NudgeRow) -> str:
+    """The sender's role on this case, whatever the rule asked for: the case's account manager,
+    else a lead, else the owner's role (a support agent), so a stand-in never claims the
+    account manager's part."""
+    if row.assignee_id is not None and row.assignee_id == row.account_manager_id:
+        return "account_manager"
+    if row.assignee_is_lead:
+        return "lead"
+    return "owner"
 
 
 def nudge_item(
@@ -148,27 +187,6 @@ def queue_items(
     ordered = sorted(rows, key=lambda f: (-f.priority, f.due_at, f.closed_at, str(f.id)))
     cap = deps.policy.batch_cap
     return [nudge_item(deps, f, now, lookups, listed_only=i >= cap) for i, f in enumerate(ordered)]
-
-
-def decide_review_invites(
-    deps: Deps, session: Session, rows: Sequence[NudgeRow], now: datetime
-) -> list[bool]:
-    """For each follow-up about to go out: does its draft carry a neutral public review
-    invitation? Where the policy makes the case eligible, one customer is invited at most once
-    per configured period (one batch included). It never depends on how the case went: asking
-    only the customers expected to be happy is review gating, which platforms forbid."""
-    since = now - timedelta(days=deps.policy.review_once_per_days)
-    emails = {f.customer_email for f in rows if f.review_eligible and f.customer_email}
-    invited = customers_invited_to_review_since(session, emails, since, [f.id for f in rows])
-    decisions: list[bool] = []
-    for row in rows:
-        offer = row.review_eligible and (
-            not row.customer_email or row.customer_email not in invited
-        )
-        if offer and row.customer_email:
-            invited.add(row.customer_email)
-        decisions.append(offer)
-    return decisions
 
 
 def prepare_items(
@@ -243,7 +261,21 @@ def current_message(
         items = [nudge_item(deps, f, now, lookups) for f in open_rows]
         return nudge_dicts(items, now, deps.policy.batch_cap)
     item = nudge_item(deps, shown[0], now, lookups)
-    return _as_dicts(resolved_message(item, outcome_text(session, shown[0], now), now))
+    referral = referral_offer(deps, session, shown[0], item)
+    return _as_dicts(resolved_message(item, outcome_text(session, shown[0], now), now, referral))
+
+
+def referral_offer(deps: Deps, session: Session, row: NudgeRow, item: NudgeItem) -> str | None:
+    """The referral ask, rendered, when the customer has just confirmed the outcome is good on a
+    case the policy makes eligible (../shared/DOMAIN.md: "offered only once the customer has
+    confirmed the outcome is good"); None otherwise, or once the agent recorded asking."""
+    if row.state != "done" or not row.referral_eligible:
+        return None
+    outcome = outcome_store.for_followup(session, row.id)
+    if outcome is None or outcome.result != "resolved" or outcome.referral_asked:
+        return None
+    variables = {"channel": item.draft.channel, "handled_by": None, "company": item.company}
+    return deps.renderer.render("drafts/referral_ask.j2", variables)
 
 
 def outcome_text(session: Session, row: NudgeRow, now: datetime) -> str:
@@ -254,6 +286,8 @@ def outcome_text(session: Session, row: NudgeRow, now: datetime) -> str:
     outcome = outcome_store.for_followup(session, row.id)
     if outcome is None:
         return text
+    if outcome.result == "unhappy":
+        text = UNHAPPY_TEXT.get(row.state, text)
     recorder = agent_store.by_slack_id(session, outcome.recorded_by)
     name = (recorder.display_name if recorder else None) or outcome.recorded_by
     who = f" Recorded by {name}."

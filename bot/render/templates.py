@@ -20,11 +20,17 @@ from typing import Any
 
 import jinja2
 
+from bot.render.customer_text import customer_clause
+from bot.render.draft_checks import text_problems
 from bot.render.drafts import (
     CHANNELS,
     FLAG_GENERIC_TEMPLATE,
+    FLAG_INTERNAL_NOTE,
+    FLAG_MISSING_NEW_FIX,
     FLAG_MISSING_RESOLUTION,
     FLAG_MISSING_SUBJECT,
+    FLAG_PLACEHOLDER,
+    PLACEHOLDERS,
     SAMPLE_CASES,
     Draft,
     DraftContext,
@@ -32,6 +38,7 @@ from bot.render.drafts import (
     _clean_subject,
     draft_template_name,
     draft_variables,
+    standing_fix,
 )
 from bot.rules.policy import Policy
 from bot.slack.text import escape
@@ -126,12 +133,13 @@ class Renderer:
                 "Add the issue in your own words: the case has no subject, so the draft can only"
                 " say “your recent case”."
             )
-        if _clean_resolution(ctx.resolution) is None:
+        if not ctx.escalated and _clean_resolution(ctx.resolution) is None:
             flags.append(FLAG_MISSING_RESOLUTION)
             advice.append(
                 "Add what was fixed: the case has no resolution summary, so the draft cannot say"
                 " what was done."
             )
+        flags, advice = _story_notes(ctx, flags, advice)
         ignored = self.ignored_case_facts(ctx.channel, ctx.template)
         if ignored:
             flags.append(FLAG_GENERIC_TEMPLATE)
@@ -139,6 +147,10 @@ class Renderer:
                 f"Make it about this case before sending: the template {self.source_of(name)}"
                 f" {_describe_ignored(ignored)}, so add the issue and the fix yourself."
             )
+        placeholders = [p for p in PLACEHOLDERS if p in body or p in (subject_line or "")]
+        if placeholders:
+            flags.append(FLAG_PLACEHOLDER)
+            advice.extend(PLACEHOLDERS[p] for p in placeholders)
         return Draft(
             channel=ctx.channel,
             template=ctx.template,
@@ -295,17 +307,44 @@ def unknown_overrides(renderer: Renderer, draft_kinds: Iterable[str] = ()) -> li
 
 
 def _check_draft(renderer: Renderer, channel: str, kind: str) -> TemplateProblem | None:
+    """Render a draft template for every sample case, with and without the asks; a shipped one
+    must also keep the text rules (bot.render.draft_checks) for each."""
     name = draft_template_name(channel, kind)
+    shipped = not renderer.is_override(name)
     for sample in SAMPLE_CASES:
         for asks in (False, True):
             ctx = dataclasses.replace(
                 sample, channel=channel, template=kind, review_invite=asks, referral_ask=asks
             )
-            renderer.render(name, draft_variables(ctx))
+            if not shipped:
+                renderer.render(name, draft_variables(ctx))
+                continue
+            broken = text_problems(ctx, renderer.render_draft(ctx))
+            if broken:
+                where = f"for {ctx.case_reference}"
+                return TemplateProblem(
+                    renderer.source_of(name), None, f"{where}: {broken[0]}", name
+                )
     ignored = renderer.ignored_case_facts(channel, kind)
     if ignored:
         return TemplateProblem(renderer.source_of(name), None, _describe_ignored(ignored), name)
     return None
+
+
+def _story_notes(
+    ctx: DraftContext, flags: list[str], advice: list[str]
+) -> tuple[list[str], list[str]]:
+    """Flags and advice from the case's story: a lead's missing new fix, an internal note."""
+    if ctx.escalated and customer_clause(ctx.new_fix) is None:
+        flags.append(FLAG_MISSING_NEW_FIX)  # its advice is the placeholder's
+    fix = standing_fix(ctx)
+    if fix is not None and fix.concerns:
+        flags.append(FLAG_INTERNAL_NOTE)
+        advice.append(
+            "The fix is written as an internal note: check before sending (it has"
+            f" {' and '.join(fix.concerns)})."
+        )
+    return flags, advice
 
 
 def _describe_ignored(ignored: tuple[str, ...]) -> str:
@@ -331,11 +370,14 @@ def _short(value: object, limit: int = 80) -> str:
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_SPACES = re.compile(r"(?<=\S) {2,}")
 
 
 def _split_subject(rendered: str) -> tuple[str | None, str]:
     """Separate an email's leading "Subject: ..." line from its body; tidy blank lines."""
-    text = "\n".join(line.rstrip() for line in rendered.strip().splitlines())
+    # Optional sentences that render empty leave double spaces behind; tidy them.
+    lines = (_SPACES.sub(" ", line).rstrip() for line in rendered.strip().splitlines())
+    text = "\n".join(lines)
     text = _BLANK_LINES.sub("\n\n", text)
     first, _, rest = text.partition("\n")
     if first.lower().startswith("subject:"):

@@ -1,4 +1,5 @@
-"""A lead marks an escalation handled; the post updates and a fresh check-in is planned."""
+"""A lead clicks "Handled" on an escalation: the modal asking what was done this time opens at
+once (handlers/views/escalation_handled.py records it)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from slack_bolt import Ack, Respond
 
 from bot.deps import Deps
 from bot.loop.access import Refused
-from bot.loop.escalation import mark_escalation_handled
-from bot.nudge.items import refresh_messages
+from bot.loop.escalation import handled_modal_for
+from bot.loop.views import HandledMeta
 from handlers.actions.common import OUT_OF_DATE, SLACK_CHANNEL, SLACK_TS, row_id, slack_id, tell
 
 
@@ -26,19 +27,16 @@ def handle_escalation_handled(
     if followup_id is None:
         tell(body, client, respond, OUT_OF_DATE)
         return
+    container = body.get("container") or {}
+    meta = HandledMeta(
+        followup_id,
+        slack_id(container.get("channel_id"), SLACK_CHANNEL),
+        slack_id(container.get("message_ts"), SLACK_TS),
+    )
     try:
-        blocks = mark_escalation_handled(deps, followup_id, body["user"]["id"])
+        view = handled_modal_for(deps, meta, body["user"]["id"])
     except Refused as refused:
         tell(body, client, respond, str(refused))
         return
-    refresh_messages(deps, [followup_id])  # the agent's DM says it was handled
-    container = body.get("container") or {}
-    channel = slack_id(container.get("channel_id"), SLACK_CHANNEL)
-    ts = slack_id(container.get("message_ts"), SLACK_TS)
-    if channel and ts:
-        client.chat_update(
-            channel=channel,
-            ts=ts,
-            text="Escalation handled",
-            blocks=[b.to_dict() for b in blocks],
-        )
+    # trigger_id lives about 3 seconds: the modal is built from our own tables, no Slack calls.
+    client.views_open(trigger_id=body["trigger_id"], view=view)

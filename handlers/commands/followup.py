@@ -17,6 +17,7 @@ from bot.loop.commands import done_command, snooze_command, stats_command
 from bot.loop.queue import due_command
 from bot.people.away import away_command
 from bot.people.roster import agents_command
+from bot.people.settings import profile_command
 from bot.slack.text import escape
 
 
@@ -35,6 +36,7 @@ ROUTES: dict[str, Handler] = {
     "stats": stats_command,
     "away": away_command,
     "digest": digest_command,
+    "profile": profile_command,
 }
 """Each subcommand and the function that answers it."""
 

@@ -30,6 +30,7 @@ _SURFACE = re.compile(r"^[a-z_]{1,20}$")
 FIELD_BLOCKS: dict[str, str] = {
     "result": ids.OUTCOME_RESULT,
     "said": ids.OUTCOME_SAID,
+    "insight": ids.OUTCOME_INSIGHT,
     "cause": ids.OUTCOME_CAUSE,
     "asks": ids.OUTCOME_ASKS,
     "reason": ids.SKIP_REASON,
@@ -75,6 +76,7 @@ def read_outcome(values: dict[str, Any]) -> OutcomeForm:
         said=_typed(values, ids.OUTCOME_SAID, ids.OUTCOME_SAID_INPUT) or None,
         cause=_chosen(values, ids.OUTCOME_CAUSE, ids.OUTCOME_CAUSE_INPUT),
         asks=frozenset(o["value"] for o in asks or []),
+        insight=_typed(values, ids.OUTCOME_INSIGHT, ids.OUTCOME_INSIGHT_INPUT) or None,
     )
 
 

@@ -167,6 +167,7 @@ class ChatwootAdapter:
             owner_external_id=owner_id,
             customer_name=clip(text(sender.get("name"), "meta.sender.name"), MAX_SHORT),
             customer_email=email(sender.get("email"), "meta.sender.email"),
+            customer_external_id=ident(sender.get("id"), "meta.sender.id"),
             resolution=clip(resolution, MAX_RESOLUTION),
             channel=lookup(CHANNELS, text(data.get("channel"), "channel"), Channel.OTHER),
             severity=priority_of(text(data.get("priority"), "priority")),

@@ -321,6 +321,7 @@ def template_body_fields(
         "owner_email": owner,
         "customer_name": clip(text(data.get("requester_name"), "requester_name"), MAX_SHORT),
         "customer_email": email(data.get("requester_email"), "requester_email"),
+        "customer_external_id": ident(data.get("requester_id"), "requester_id"),
         "company": clip(text(data.get(company_key), company_key), MAX_SHORT),
         "team": clip(text(data.get("group"), "group"), MAX_SHORT),
         "resolution": clip(text(data.get("resolution"), "resolution"), MAX_RESOLUTION),

@@ -64,6 +64,7 @@ FRESHDESK_RULE_BODY = json.dumps(
         "agent_name": "{{ticket.agent.name}}",
         "requester_name": "{{ticket.requester.name}}",
         "requester_email": "{{ticket.requester.email}}",
+        "requester_id": "{{ticket.requester.id}}",
         "company": "{{ticket.company.name}}",
         "group": "{{ticket.group.name}}",
     },

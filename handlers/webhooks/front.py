@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.cases import MAX_SHORT, MAX_SUBJECT, Channel, Event
+from bot.cases import MAX_ID, MAX_SHORT, MAX_SUBJECT, Channel, Event
 
 from .base import (
     WebhookConfig,
@@ -158,6 +158,9 @@ class FrontAdapter:
             owner_external_id=owner_id,
             customer_name=clip(full_name(recipient.get("name")), MAX_SHORT),
             customer_email=email(recipient.get("handle"), "conversation.recipient.handle"),
+            customer_external_id=clip(
+                text(recipient.get("handle"), "conversation.recipient.handle"), MAX_ID
+            ),
             channel=lookup(CHANNELS, message_type, Channel.EMAIL),
             tags=tag_list(conversation.get("tags"), "conversation.tags", key="name"),
             event=event,

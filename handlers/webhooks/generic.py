@@ -141,6 +141,7 @@ class GenericAdapter:
             owner_email=owner_email,
             owner_slack_id=owner_slack_id,
             customer_email=_email(data, "customer_email"),
+            customer_external_id=_string(data, "customer_id"),  # the helpdesk's requester id
             account_manager_email=_email(data, "account_manager_email"),
             channel=_choice(data, "channel", Channel, Channel.EMAIL),
             severity=_choice(data, "severity", Severity, Severity.NORMAL),

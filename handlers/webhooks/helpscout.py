@@ -110,6 +110,7 @@ class HelpScoutAdapter:
             owner_external_id=owner_id,
             customer_name=clip(_name(customer), MAX_SHORT),
             customer_email=email(customer.get("email"), "customer.email"),
+            customer_external_id=ident(customer.get("id"), "customer.id"),
             channel=lookup(CHANNELS, text(data.get("type"), "type"), Channel.EMAIL),
             tags=tag_list(data.get("tags"), "tags", key="tag"),
             url=url if url and url.startswith("http") and len(url) <= MAX_SHORT else None,

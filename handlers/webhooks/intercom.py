@@ -169,6 +169,7 @@ class IntercomAdapter:
             owner_external_id=owner_id,
             customer_name=clip(text(customer.get("name"), "customer.name"), MAX_SHORT),
             customer_email=email(customer.get("email"), "customer.email"),
+            customer_external_id=ident(customer.get("id"), "customer.id"),
             resolution=clip(strip_html(text(part.get("body"), "part.body")), MAX_RESOLUTION)
             if event is Event.CLOSED
             else None,

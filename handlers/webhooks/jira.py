@@ -159,6 +159,7 @@ class JiraAdapter:
             owner_external_id=owner_id,
             customer_name=clip(full_name(reporter.get("displayName")), MAX_SHORT),
             customer_email=email(reporter.get("emailAddress"), "reporter.emailAddress"),
+            customer_external_id=ident(reporter.get("accountId"), "reporter.accountId"),
             resolution=clip(
                 text(dig(fields, "resolution", "name"), "resolution.name"), MAX_RESOLUTION
             ),

@@ -153,6 +153,7 @@ class ZammadAdapter:
                 full_name(customer.get("firstname"), customer.get("lastname")), MAX_SHORT
             ),
             customer_email=email(customer.get("email"), "ticket.customer.email"),
+            customer_external_id=ident(customer.get("id"), "ticket.customer.id"),
             company=clip(_named(ticket.get("organization"), "ticket.organization"), MAX_SHORT),
             team=clip(_named(ticket.get("group"), "ticket.group"), MAX_SHORT),
             resolution=clip(resolution, MAX_RESOLUTION),

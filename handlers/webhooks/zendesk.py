@@ -83,6 +83,7 @@ ZENDESK_TRIGGER_BODY = json.dumps(
         "assignee_name": "{{ticket.assignee.name}}",
         "requester_name": "{{ticket.requester.name}}",
         "requester_email": "{{ticket.requester.email}}",
+        "requester_id": "{{ticket.requester.id}}",
         "organization": "{{ticket.organization.name}}",
         "group": "{{ticket.group.name}}",
         "via": "{{ticket.via}}",
@@ -204,6 +205,7 @@ class ZendeskAdapter:
             or parse_time(detail.get("updated_at"), "detail.updated_at", now=request.received_at)
             or request.received_at,
             owner_external_id=ident(detail.get("assignee_id"), "detail.assignee_id"),
+            customer_external_id=ident(detail.get("requester_id"), "detail.requester_id"),
             channel=lookup(
                 CHANNELS, text(dig(detail, "via", "channel"), "via.channel"), Channel.OTHER
             ),

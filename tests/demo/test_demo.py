@@ -45,6 +45,18 @@ def test_the_fast_demo_runs_the_loop_and_writes_a_readable_record(tmp_path: Path
         < transcript.index("Mon 16 Nov")
     ), "time order"
     assert "Weekly follow-up digest: Northwind Support" in transcript
+    # #22: the digest's figures carry their denominators; root causes are followed over weeks.
+    assert "due closed on time (" in transcript and "answered (" in transcript
+    assert "What keeps breaking" in transcript and "this week · new" in transcript
+    assert "loops closed" not in transcript and "(recurring)" not in transcript
+    # After the lead's "Handled", the fresh check-in owns the failed fix and states the new one.
+    fresh = transcript[transcript.index("I'm sorry the first fix for “Charged twice") :]
+    fresh = fresh[: fresh.index("Best,")]
+    assert "What we did this time: refunded the second charge and re-issued" in fresh
+    assert "duplicate charge of €49" not in fresh, "never the fix that did not hold"
+    assert "it's Marco Rossi, and I look after the Harbour Freight Co account" in transcript
+    assert "ring me directly on +39 06 4890 1122" in transcript
+    assert "Fill in your direct number" in transcript, "Ada's unset phone is named in her DM"
     assert "data:image/png;base64," in page, "the digest's chart is in the page"
     assert "<script" not in page
 

@@ -10,14 +10,14 @@ import pytest
 from bot import ids
 from bot.digest.blocks import (
     DRILLDOWN_ACTION,
+    DRILLDOWNS,
     MODAL_ITEMS,
     digest_blocks,
     drilldown_value,
     drilldown_view,
     parse_drilldown_value,
 )
-from bot.digest.chart import PNG_MAGIC, trend_png
-from bot.digest.content import DigestText, TrendPoint, Week, digest_moment, trim_quote
+from bot.digest.content import DigestText, Week, digest_moment, trim_quote
 
 
 def text(size: int) -> DigestText:
@@ -41,11 +41,14 @@ def test_the_message_stays_within_block_kit_limits_whatever_the_text() -> None:
     assert all(len(d["text"]["text"]) <= 3000 for d in dicts if d["type"] == "section")
     [actions] = [d for d in dicts if d["type"] == "actions"]
     action_ids = [e["action_id"] for e in actions["elements"]]
-    assert len(set(action_ids)) == 3 and all(DRILLDOWN_ACTION.match(a) for a in action_ids)
+    assert len(set(action_ids)) == len(DRILLDOWNS) and all(
+        DRILLDOWN_ACTION.match(a) for a in action_ids
+    )
     assert [parse_drilldown_value(e["value"]) for e in actions["elements"]] == [
         (7, "not_held"),
         (7, "overdue"),
         (7, "root_causes"),
+        (7, "coming_back"),
     ]
 
 
@@ -89,10 +92,3 @@ def test_weeks_and_digest_moments_follow_the_teams_clock_across_dst() -> None:
     assert Week.parse("2026-w01", ny).period() == "29 Dec 2025–4 Jan 2026"
     with pytest.raises(ValueError):
         Week.parse("2026-47", ny)
-
-
-def test_the_trend_chart_is_a_png_even_for_an_empty_history() -> None:
-    points = [TrendPoint(f"2026-W{n}", 0, 0, 0, 0, 0) for n in range(43, 48)]
-    assert trend_png(points, "Empty").startswith(PNG_MAGIC)
-    points[-1] = TrendPoint("2026-W47", 9, 7, 6, 3, 2)
-    assert trend_png(points, "Support").startswith(PNG_MAGIC)

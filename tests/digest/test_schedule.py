@@ -129,7 +129,8 @@ def test_teams_set_changes_the_schedule_from_the_command_line(bot: Any) -> None:
         timezone=None,
     )
     assert run(bot.deps, args, out) == 0
-    assert out.getvalue().strip() == "support: digest tue 08:15 (America/New_York) in C0TEAM"
+    said = out.getvalue().strip()
+    assert said == "support (Support): digest tue 08:15 (America/New_York) in C0TEAM"
     bad = replace_namespace(args, digest_time="25:00")
     assert run(bot.deps, bad, io.StringIO()) == 2
     with bot.deps.session_factory() as session:

@@ -111,9 +111,9 @@ def test_stats_count_my_closed_loops_and_the_hold_rate(bot: Any, sent: int) -> N
     bot.driver.submit_view("U0AGENT", modal[-1]["id"], {"result": "resolved"})
     bot.clock.advance(timedelta(hours=1))
     text = reply(bot, "U0AGENT", "stats me week")
-    assert "Loops closed: 1 (1 on time)" in text
-    assert "Resolutions that held: 100%" in text
-    assert "Waiting for an outcome now: 0" in text
+    assert "Closed on time: 1 of 1 due (100%)" in text
+    assert "Resolutions that held: 1 of 1 answered (100%)" in text
+    assert "still open: 0" in text
     assert "No follow-ups for you yet" in reply(bot, "U0OTHER", "stats")
 
 

@@ -31,22 +31,48 @@ def test_each_modal_is_valid_block_kit_with_its_inputs_named_in_ids() -> None:
     outcome = ov.outcome_modal(CASE, ["Billing sync", "Docs unclear"], META).to_dict()
     skip = ov.skip_modal(CASE, META).to_dict()
     snooze = ov.snooze_modal(CASE, META, date(2026, 12, 7)).to_dict()
-    for view in (outcome, skip, snooze):
+    handled = ov.handled_modal(CASE, "not_resolved", META).to_dict()
+    for view in (outcome, skip, snooze, handled):
         assert check_view(view) == []
         assert view["private_metadata"] == META
     assert _inputs(outcome) == [
         ids.OUTCOME_RESULT,
         ids.OUTCOME_SAID,
+        ids.OUTCOME_INSIGHT,
         ids.OUTCOME_CAUSE,
         ids.OUTCOME_ASKS,
     ]
     assert _inputs(skip) == [ids.SKIP_REASON]
     assert _inputs(snooze) == [ids.SNOOZE_WHEN, ids.SNOOZE_DATE]
+    assert _inputs(handled) == [ids.HANDLED_DID]
     assert (outcome["callback_id"], skip["callback_id"], snooze["callback_id"]) == (
         ids.VIEW_OUTCOME,
         ids.VIEW_SKIP,
         ids.VIEW_SNOOZE,
     )
+    assert handled["callback_id"] == ids.VIEW_ESCALATION_HANDLED
+
+
+def test_the_outcome_modal_offers_unhappy_and_tells_words_from_insight() -> None:
+    outcome = ov.outcome_modal(CASE, [], META).to_dict()
+    blocks = {b.get("block_id"): b for b in outcome["blocks"]}
+    options = blocks[ids.OUTCOME_RESULT]["element"]["options"]
+    assert {
+        "text": {"type": "plain_text", "text": "Resolved, but unhappy with how it went"},
+        "value": "unhappy",
+    } in [
+        {"text": {k: v for k, v in o["text"].items() if k != "emoji"}, "value": o["value"]}
+        for o in options
+    ]
+    said, insight = blocks[ids.OUTCOME_SAID], blocks[ids.OUTCOME_INSIGHT]
+    assert (said["label"]["text"], insight["label"]["text"]) == (
+        "What the customer said",
+        "What we should change",
+    )
+    assert said["optional"] and insight["optional"]
+    assert "thanks included" in said["hint"]["text"]
+    assert "not a thanks" in insight["hint"]["text"]
+    assert insight["element"]["max_length"] == ov.INSIGHT_LIMIT
 
 
 def test_the_case_text_in_a_modal_is_escaped() -> None:

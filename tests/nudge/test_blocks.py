@@ -37,6 +37,8 @@ def context(**changes: Any) -> DraftContext:
         why_now="72 hours after a complaint was closed",
         agent_name="Priya Raman",
         handled_by="Tom Ellis",
+        speaker="account_manager",
+        agent_phone="+44 20 7946 0123",
     )
     return dataclasses.replace(base, **changes)
 
@@ -163,6 +165,14 @@ def test_specificity_advice_is_shown_when_flagged() -> None:
     assert not [
         b for b in check_limits(nudge_message([item()], NOW))["blocks"] if "advice" in b["block_id"]
     ]
+
+
+def test_an_unfilled_placeholder_is_named_before_you_send_it() -> None:
+    payload = check_limits(nudge_message([item(ctx=context(agent_phone=None))], NOW))
+    [advice] = [b for b in payload["blocks"] if b["block_id"].endswith("-advice")]
+    text = advice["elements"][0]["text"]
+    assert "Before you send it" in text
+    assert "Fill in your direct number where the draft says “[your direct number]”" in text
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,7 @@ def test_a_lead_previews_only_their_own_teams_digest(bot: Any) -> None:
 def test_team_stats_are_for_the_teams_own_people_only(bot: Any) -> None:
     default_team_week(bot)
     assert "I don't know you yet" in reply(bot, "U0LEAD", "stats team month")
-    assert "The team's last 30 days" in reply(bot, "U0AGENT", "stats team month")
+    assert "Default: last 30 days" in reply(bot, "U0AGENT", "stats team month")
 
 
 def test_a_lead_cannot_claim_an_unlinked_id_whose_cases_are_another_teams(bot: Any) -> None:

@@ -170,6 +170,14 @@ def test_a_hostile_case_from_a_webhook_is_text_on_every_surface_it_reaches(bot: 
         "U0LEAD", "C0ESCALATE", post["ts"], ids.ACTION_ESCALATION_HANDLED, str(sent.id)
     )
     assert handled.status == 200
+    [handled_modal] = wait_for(
+        lambda: [
+            v
+            for v in bot.sandbox.views("U0LEAD", open_only=True)
+            if v.get("callback_id") == ids.VIEW_ESCALATION_HANDLED
+        ]
+    )
+    bot.driver.submit_view("U0LEAD", handled_modal["id"], {"did": f"Refunded it {HOSTILE}"})
     assert wait_for(
         lambda: "Handled by" in json.dumps(bot.sandbox.message("C0ESCALATE", post["ts"]))
     )

@@ -88,8 +88,8 @@ def test_closing_a_loop_from_app_home_refreshes_it(bot: Any, two_cases: None) ->
     bot.driver.submit_view("U0AGENT", modal[-1]["id"], {"result": "resolved"})
     refreshed = wait_for(
         lambda: (
-            '"Loops closed*\\\\n1"' in json.dumps(bot.sandbox.home_view("U0AGENT")["blocks"])
-            or "*Loops closed*\\n1" in json.dumps(bot.sandbox.home_view("U0AGENT"))
+            '"Outcomes recorded*\\\\n1"' in json.dumps(bot.sandbox.home_view("U0AGENT")["blocks"])
+            or "*Outcomes recorded*\\n1" in json.dumps(bot.sandbox.home_view("U0AGENT"))
         )
     )
     assert refreshed

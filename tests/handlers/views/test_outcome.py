@@ -75,6 +75,15 @@ def make_lead(bot: Any, slack_id: str = "U0LEAD") -> None:
         ada.lead_id = lead.id
 
 
+def handle(bot: Any, post: dict[str, Any], nudged: dict[str, Any], did: str = "") -> Any:
+    """The lead clicks "Handled" on the escalation post and submits its modal."""
+    bot.driver.block_action_from_message(
+        "U0LEAD", "C0ESCALATE", post["ts"], ids.ACTION_ESCALATION_HANDLED, str(nudged["id"])
+    )
+    modal = opened_modal(bot, "U0LEAD", ids.VIEW_ESCALATION_HANDLED)
+    return bot.driver.submit_view("U0LEAD", modal["id"], {"did": did} if did else {})
+
+
 def dm_text(bot: Any, nudged: dict[str, Any]) -> str:
     return json.dumps(bot.sandbox.message(nudged["channel"], nudged["ts"])["blocks"])
 
@@ -143,9 +152,8 @@ def test_the_leads_handled_button_plans_a_fresh_check_in(bot: Any, nudged: Any) 
     )
     assert refused.status == 200
     assert followup(bot, nudged["id"]).state == "escalated"
-    bot.driver.block_action_from_message(
-        "U0LEAD", "C0ESCALATE", post["ts"], ids.ACTION_ESCALATION_HANDLED, str(nudged["id"])
-    )
+    assert not bot.sandbox.views("U0OTHER", open_only=True), "no modal for a stranger"
+    handle(bot, post, nudged, "Refunded the second charge and corrected the December invoice")
     assert wait_for(lambda: followup(bot, nudged["id"]).state == "escalation_handled")
     with bot.deps.session_factory() as session:
         fresh = session.scalars(select(FollowUp).where(FollowUp.state == "planned")).all()
@@ -169,9 +177,7 @@ def test_a_fresh_check_in_tells_the_lead_in_the_leads_own_working_hours(
     modal = opened_modal(bot, "U0AGENT", ids.VIEW_OUTCOME)
     bot.driver.submit_view("U0AGENT", modal["id"], {"result": "not_resolved"})
     [post] = wait_for(lambda: bot.sandbox.messages("C0ESCALATE"))
-    bot.driver.block_action_from_message(
-        "U0LEAD", "C0ESCALATE", post["ts"], ids.ACTION_ESCALATION_HANDLED, str(nudged["id"])
-    )
+    handle(bot, post, nudged)
     assert wait_for(lambda: followup(bot, nudged["id"]).state == "escalation_handled")
     with bot.deps.session_factory() as session:
         planned = session.scalars(select(FollowUp).where(FollowUp.state == "planned")).all()

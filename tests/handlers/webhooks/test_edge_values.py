@@ -25,7 +25,7 @@ from webhook_testkit import SECRET, signature_headers
 
 from bot.digest import cli as digest_cli
 from bot.digest.chart import PNG_MAGIC
-from db.models import Case
+from db.models import Case, FollowUp, Outcome
 from tests.posting import post_webhook
 
 # Each source with its payload maker and the body field that carries the close time.
@@ -205,18 +205,35 @@ def pngs_under(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.png"))
 
 
+IN_W46 = "2026-11-13T09:00:00+00:00"
+"""A close whose first touch is due in 2026-W47, the week these digests chart."""
+
+
+def closed_and_answered(bot: Any, **fields: Any) -> None:
+    """A case closed in W46 whose follow-up, due in W47, was answered the day it was due: the
+    week has something to chart (a team with nothing in the period gets no chart, #22)."""
+    status, reply = send_json(bot, "generic", payloads.generic(closed_at=IN_W46, **fields))
+    assert status == 202, reply
+    with bot.deps.session_factory.begin() as session:
+        for followup in session.scalars(select(FollowUp)):
+            followup.state = "done"
+            session.add(
+                Outcome(
+                    follow_up_id=followup.id,
+                    result="resolved",
+                    recorded_by="U0AGENT",
+                    recorded_at=followup.due_at + timedelta(hours=1),
+                )
+            )
+
+
 def test_a_team_name_cannot_walk_the_chart_out_of_its_folder(
     helpdesks: Any, tmp_path: Path
 ) -> None:
     charts = tmp_path / "charts"
     # The folder the name's first step names, so `..` can climb (as the review found it).
     (charts / "followup-digest-x").mkdir(parents=True)
-    status, reply = send_json(
-        helpdesks,
-        "generic",
-        payloads.generic(team="x/../../pwned", closed_at="2026-11-20T09:00:00+00:00"),
-    )
-    assert status == 202, reply
+    closed_and_answered(helpdesks, team="x/../../pwned")
 
     code, printed = digest_dry_run(helpdesks, "--chart-dir", str(charts))
 
@@ -238,7 +255,7 @@ def test_a_team_name_cannot_walk_the_chart_out_of_its_folder(
 def test_a_chart_file_is_named_by_the_teams_slug(
     helpdesks: Any, tmp_path: Path, team: str, file_part: str
 ) -> None:
-    send_json(helpdesks, "generic", payloads.generic(team=team, closed_at="2026-11-20T09:00Z"))
+    closed_and_answered(helpdesks, team=team)
 
     code, printed = digest_dry_run(helpdesks, "--chart-dir", str(tmp_path))
 
@@ -247,7 +264,7 @@ def test_a_chart_file_is_named_by_the_teams_slug(
 
 
 def test_a_missing_chart_dir_is_created(helpdesks: Any, tmp_path: Path) -> None:
-    send_json(helpdesks, "generic", payloads.generic(closed_at="2026-11-20T09:00:00+00:00"))
+    closed_and_answered(helpdesks)
     folder = tmp_path / "not" / "yet"
 
     code, printed = digest_dry_run(helpdesks, "--chart-dir", str(folder))
@@ -260,7 +277,7 @@ def test_a_missing_chart_dir_is_created(helpdesks: Any, tmp_path: Path) -> None:
 def test_a_chart_dir_that_is_a_file_is_a_clear_error(
     helpdesks: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    send_json(helpdesks, "generic", payloads.generic(closed_at="2026-11-20T09:00:00+00:00"))
+    closed_and_answered(helpdesks)
     taken = tmp_path / "taken"
     taken.write_text("not a folder")
 
