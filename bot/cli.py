@@ -352,9 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(overdue_pass(deps).summary())
             return 0
         if args.command == "policy":
-            from bot.planning.plan import explain_case
+            from bot.planning.plan import UnknownCase, explain_case
 
-            print(explain_case(deps, args.case))
+            try:
+                print(explain_case(deps, args.case))
+            except UnknownCase as error:
+                return _fail(str(error))
             return 0
         if args.command == "import":
             return _import(deps, args)

@@ -220,6 +220,9 @@ def _digest(deps: Deps, args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "csv":
         _export(deps, teams, weeks, now, out)
         return 0
+    if not teams:
+        print("no team has cases yet: nothing to digest", file=out)
+        return 0
     if args.dry_run:
         folder = args.chart_dir or Path.cwd()
         try:

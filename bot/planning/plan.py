@@ -205,12 +205,19 @@ def plan_case(session: Session, deps: Deps, case: Case) -> list[FollowUp]:
     return followup_store.insert_planned(session, rows)
 
 
+class UnknownCase(LookupError):
+    """No stored case answers to the reference; the message says how to name one."""
+
+
 def explain_case(deps: Deps, reference: str) -> str:
-    """`followup policy explain <case>`: the rule matched, why, and the planned local times."""
+    """`followup policy explain <case>`: the rule matched, why, and the planned local times.
+    Raises `UnknownCase` when no case answers to `reference`."""
     with deps.session_factory() as session:
         case = store.find_case(session, reference)
         if case is None:
-            return f"No case {reference!r}: use <source>:<id> as shown in the DM, e.g. zendesk:4821"
+            raise UnknownCase(
+                f"no case {reference!r}: use <source>:<id> as shown in the DM, e.g. zendesk:4821"
+            )
         people = people_of(session, case)
         return explain(
             CaseFacts.of(case), case.closed_at, deps.policy, _calendar_for(deps, case, people)

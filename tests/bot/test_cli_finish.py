@@ -94,6 +94,9 @@ def test_empty_lists_say_so_and_need_no_slack_tokens(tmp_path: Path) -> None:
     env = offline_env(tmp_path)
     teams = run_cli("teams", "list", env=env, cwd=tmp_path)
     agents = run_cli("agents", "list", env=env, cwd=tmp_path)
+    digest = run_cli("digest", "--dry-run", env=env, cwd=tmp_path)
+    assert digest.returncode == 0, digest.stderr
+    assert digest.stdout.startswith("no team has cases yet"), "it printed nothing at all"
     assert teams.returncode == 0, teams.stderr
     assert teams.stdout.startswith("no teams yet")
     assert agents.returncode == 0, agents.stderr
@@ -264,3 +267,11 @@ def test_an_env_file_that_is_not_there_stops_before_anything_is_touched(
     assert main(["--env-file", str(tmp_path / "typo.env"), "db", "upgrade"]) == 2
     assert f"--env-file {tmp_path / 'typo.env'}: no such file" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_explaining_a_case_that_is_not_there_fails_with_how_to_name_one(tmp_path: Path) -> None:
+    """It printed "No case" and exited 0, so a script could not tell."""
+    env = offline_env(tmp_path, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s")
+    result = run_cli("policy", "explain", "9999", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert "no case '9999': use <source>:<id>" in result.stderr

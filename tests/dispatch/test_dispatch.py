@@ -199,7 +199,7 @@ def test_an_owner_not_in_slack_goes_to_triage(bot: Any) -> None:
 
 
 def test_policy_explain_says_why_for_the_london_friday_cases(bot: Any) -> None:
-    from bot.planning.plan import explain_case
+    from bot.planning.plan import UnknownCase, explain_case
 
     assert post_case(bot, case_id="Q-1", kind="query")[0] == 202
     assert post_case(bot, case_id="C-1", kind="request")[0] == 202
@@ -208,7 +208,8 @@ def test_policy_explain_says_why_for_the_london_friday_cases(bot: Any) -> None:
     assert "Sunday" in query and "Mon 23 Nov 09:00" in query
     ordinary = explain_case(bot.deps, "C-1")
     assert "ordinary" in ordinary and "Mon 23 Nov 10:00" in ordinary
-    assert "No case" in explain_case(bot.deps, "generic:nope")
+    with pytest.raises(UnknownCase, match="no case 'generic:nope'"):
+        explain_case(bot.deps, "generic:nope")
 
 
 def _crash_after_posting(bot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
