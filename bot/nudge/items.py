@@ -20,6 +20,7 @@ from db import agents as agent_store
 from db import followups as followup_store
 from db import nudge_rows
 from db import outcomes as outcome_store
+from db.models import Outcome
 from db.nudge_rows import EarlierFix, NudgeRow
 from db.outcomes import first_confirmed_touches
 
@@ -261,29 +262,32 @@ def current_message(
         items = [nudge_item(deps, f, now, lookups) for f in open_rows]
         return nudge_dicts(items, now, deps.policy.batch_cap)
     item = nudge_item(deps, shown[0], now, lookups)
-    referral = referral_offer(deps, session, shown[0], item)
-    return _as_dicts(resolved_message(item, outcome_text(session, shown[0], now), now, referral))
+    outcome = outcome_store.for_followup(session, shown[0].id)
+    text = outcome_text(session, shown[0], now, outcome)
+    referral = referral_offer(deps, shown[0], outcome, item)
+    return _as_dicts(resolved_message(item, text, now, referral))
 
 
-def referral_offer(deps: Deps, session: Session, row: NudgeRow, item: NudgeItem) -> str | None:
+def referral_offer(
+    deps: Deps, row: NudgeRow, outcome: Outcome | None, item: NudgeItem
+) -> str | None:
     """The referral ask, rendered, when the customer has just confirmed the outcome is good on a
     case the policy makes eligible (../shared/DOMAIN.md: "offered only once the customer has
     confirmed the outcome is good"); None otherwise, or once the agent recorded asking."""
     if row.state != "done" or not row.referral_eligible:
         return None
-    outcome = outcome_store.for_followup(session, row.id)
     if outcome is None or outcome.result != "resolved" or outcome.referral_asked:
         return None
     variables = {"channel": item.draft.channel, "handled_by": None, "company": item.company}
     return deps.renderer.render("drafts/referral_ask.j2", variables)
 
 
-def outcome_text(session: Session, row: NudgeRow, now: datetime) -> str:
-    """What the updated DM says was recorded (raw text: the builder escapes it)."""
+def outcome_text(session: Session, row: NudgeRow, now: datetime, outcome: Outcome | None) -> str:
+    """What the updated DM says was recorded (raw text: the builder escapes it); `outcome` is
+    the row's, read once by the caller."""
     if row.state == "planned" and row.snoozed_until and row.snoozed_until > now:
         return "Snoozed: I'll bring it back at the time you picked."
     text = FINISHED_TEXT.get(row.state, "")
-    outcome = outcome_store.for_followup(session, row.id)
     if outcome is None:
         return text
     if outcome.result == "unhappy":
