@@ -460,13 +460,8 @@ def _cli_env(bot: Any, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_the_csv_export_has_one_row_per_follow_up_of_the_week(
-    week_bot: Any, tmp_path: Path
-) -> None:
-    with week_bot.deps.session_factory.begin() as session:
-        case = session.scalar(select(Case).where(Case.external_id == "A5"))
-        assert case is not None
-        case.subject = '=HYPERLINK("http://evil")'
+def csv_export(bot: Any, tmp_path: Path) -> list[dict[str, str]]:
+    """`followup digest --format csv` for the support team's 2026-W47, as a process: its rows."""
     result = subprocess.run(
         [
             sys.executable,
@@ -482,14 +477,24 @@ def test_the_csv_export_has_one_row_per_follow_up_of_the_week(
             "--now",
             MONDAY_9_NY.isoformat(),
         ],
-        env=_cli_env(week_bot, tmp_path),
+        env=_cli_env(bot, tmp_path),
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    return list(csv.DictReader(io.StringIO(result.stdout)))
+
+
+def test_the_csv_export_has_one_row_per_follow_up_of_the_week(
+    week_bot: Any, tmp_path: Path
+) -> None:
+    with week_bot.deps.session_factory.begin() as session:
+        case = session.scalar(select(Case).where(Case.external_id == "A5"))
+        assert case is not None
+        case.subject = '=HYPERLINK("http://evil")'
+    rows = csv_export(week_bot, tmp_path)
     by_case = {r["case"]: r for r in rows}
     assert sorted(by_case) == sorted(
         f"zendesk:{r}" for r in ("A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "A10", "A13")

@@ -4,8 +4,6 @@ York; every expected figure is counted by hand from the loops seeded in each tes
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import subprocess
 import sys
@@ -30,6 +28,7 @@ from tests.digest.test_digest import (
     Loop,
     _cli_env,
     _zone,
+    csv_export,
     digest_posts,
     seed,
     t,
@@ -145,29 +144,7 @@ def test_the_median_is_per_kind_of_touch(bot: Any) -> None:
 
 
 def test_the_csv_counts_the_week_as_the_digest_does(week_bot: Any, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "digest",
-            "--team",
-            "support",
-            "--week",
-            "2026-W47",
-            "--format",
-            "csv",
-            "--now",
-            MONDAY_9_NY.isoformat(),
-        ],
-        env=_cli_env(week_bot, tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    rows = csv_export(week_bot, tmp_path)
     due = [r for r in rows if W47.start.strftime("%Y-%m-%d") <= r["due_at"][:10] <= "2026-11-22"]
     due = [r for r in due if r["state"] != "cancelled" and r["case"] != "zendesk:B1"]
     loops = digest(week_bot).loops
