@@ -52,6 +52,20 @@ SOURCES: tuple[str, ...] = (
 )
 """Webhook sources; also the suffixes of the WEBHOOK_SECRET_<SOURCE> variables."""
 
+SOURCE_NAMES: dict[str, str] = {
+    "generic": "your system",
+    "zendesk": "Zendesk",
+    "intercom": "Intercom",
+    "freshdesk": "Freshdesk",
+    "hubspot": "HubSpot",
+    "jira": "Jira Service Management",
+    "helpscout": "Help Scout",
+    "front": "Front",
+    "chatwoot": "Chatwoot",
+    "zammad": "Zammad",
+}
+"""Each source as people call it, for text shown to them."""
+
 # Field limits: generous for real tickets, small enough that one case can never bloat a DM or row.
 MAX_SUBJECT = 500
 MAX_RESOLUTION = 4000

@@ -75,6 +75,9 @@ class Settings:
     freshdesk_token_header: str = DEFAULT_TOKEN_HEADER
     watched_channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Channel id -> the bot and app ids whose "ticket solved" messages count there."""
+    writeback: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Source -> its write-back credentials by field (WRITEBACK_<SOURCE>_<FIELD>): the
+    helpdesks outcomes are noted on. A source absent here gets no write-back."""
 
     @property
     def socket_mode(self) -> bool:
@@ -84,7 +87,8 @@ class Settings:
         return (
             f"Settings(database_url={_redact_url(self.database_url)!r}, "
             f"slack_api_url={self.slack_api_url!r}, port={self.port}, "
-            f"socket_mode={self.socket_mode}, webhook_sources={sorted(self.webhook_secrets)})"
+            f"socket_mode={self.socket_mode}, webhook_sources={sorted(self.webhook_secrets)}, "
+            f"writeback={sorted(self.writeback)})"
         )
 
     __str__ = __repr__
@@ -93,6 +97,12 @@ class Settings:
         """Every secret value, so log filters and tests can make sure none leaks."""
         values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
         values += list(self.webhook_secrets.values())
+        values += [
+            fields[spec.name]
+            for source, fields in self.writeback.items()
+            for spec in WRITEBACK_FIELDS[source]
+            if spec.secret and spec.name in fields
+        ]
         password = urlparse(self.database_url).password
         return [v for v in [*values, password] if v]
 
@@ -134,6 +144,7 @@ def _secret_values(env: Mapping[str, str]) -> list[str]:
     names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
     values = [env.get(name) or "" for name in names]
     values += [v for k, v in env.items() if k.startswith("WEBHOOK_SECRET_")]
+    values += [env.get(name) or "" for name in WRITEBACK_SECRET_NAMES]
     with contextlib.suppress(ValueError):  # an unparsable URL is redacted where it is shown
         values.append(urlparse(env.get("DATABASE_URL") or "").password or "")
     return [v.strip() for v in values if v.strip()]
@@ -332,6 +343,7 @@ def _parse(env: Mapping[str, str], require_slack: bool) -> Settings:
         hubspot_accept_v2=_bool(env, "HUBSPOT_ACCEPT_V2"),
         freshdesk_token_header=_header_name(env, "FRESHDESK_TOKEN_HEADER"),
         watched_channels=_watched_channels(env),
+        writeback=_writeback(env),
     )
 
 
@@ -413,3 +425,166 @@ def _watched_channels(env: Mapping[str, str]) -> dict[str, frozenset[str]]:
             )
         watched[channel.strip()] = ids
     return watched
+
+
+@dataclass(frozen=True)
+class WritebackField:
+    """One credential of a helpdesk's write-back: WRITEBACK_<SOURCE>_<NAME>."""
+
+    name: str
+    expected: str
+    """What the value is, for the error naming it (and `.env.example`)."""
+    kind: str = "text"
+    """`url` (http or https), `secret` (hidden everywhere), `id` (letters, digits, - _ .) or
+    `text`."""
+    default: str | None = None
+    """Used when the variable is unset; None: required once the source's write-back is on."""
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+
+WRITEBACK_FIELDS: dict[str, tuple[WritebackField, ...]] = {
+    "zendesk": (
+        WritebackField("URL", "your Zendesk address, like https://acme.zendesk.com", "url"),
+        WritebackField("EMAIL", "the email of the agent the API token acts as"),
+        WritebackField(
+            "TOKEN", "an API token (Admin Center > Apps and integrations > Zendesk API)", "secret"
+        ),
+    ),
+    "freshdesk": (
+        WritebackField("URL", "your Freshdesk address, like https://acme.freshdesk.com", "url"),
+        WritebackField("API_KEY", "an agent's API key (Profile settings > View API key)", "secret"),
+    ),
+    "jira": (
+        WritebackField("URL", "your Atlassian site, like https://acme.atlassian.net", "url"),
+        WritebackField("EMAIL", "the email of the Atlassian account the API token belongs to"),
+        WritebackField("TOKEN", "an Atlassian API token (id.atlassian.com > Security)", "secret"),
+        WritebackField(
+            "REOPEN_TRANSITION",
+            "the id of the workflow transition that reopens a resolved request "
+            "(empty: the first transition to a 'To Do' or 'In Progress' status)",
+            "id",
+            "",
+        ),
+    ),
+    "hubspot": (
+        WritebackField(
+            "TOKEN",
+            "a private app's access token (scopes: tickets, crm.objects.contacts.read, "
+            "crm.objects.contacts.write)",
+            "secret",
+        ),
+        WritebackField(
+            "REOPEN_STAGE",
+            "the pipeline stage id a reopened ticket moves to (default 3, the default "
+            "pipeline's Waiting on us)",
+            "id",
+            "3",
+        ),
+        WritebackField("URL", "HubSpot's API address", "url", "https://api.hubapi.com"),
+    ),
+    "helpscout": (
+        WritebackField("APP_ID", "a Help Scout custom app's App ID (Your Profile > My Apps)", "id"),
+        WritebackField("APP_SECRET", "that app's App Secret", "secret"),
+        WritebackField("URL", "Help Scout's API address", "url", "https://api.helpscout.net"),
+    ),
+    "front": (
+        WritebackField("TOKEN", "a Front API token (Settings > Developers > API tokens)", "secret"),
+        WritebackField("URL", "Front's API address", "url", "https://api2.frontapp.com"),
+    ),
+    "chatwoot": (
+        WritebackField("URL", "your Chatwoot address, like https://app.chatwoot.com", "url"),
+        WritebackField(
+            "ACCOUNT_ID", "the account id (in the dashboard's URL, /app/accounts/<id>)", "id"
+        ),
+        WritebackField(
+            "TOKEN", "an administrator's access token (Profile settings > Access Token)", "secret"
+        ),
+    ),
+    "zammad": (
+        WritebackField("URL", "your Zammad address, like https://support.acme.com", "url"),
+        WritebackField("TOKEN", "a personal access token with ticket.agent", "secret"),
+    ),
+    "intercom": (
+        WritebackField("TOKEN", "an Intercom app's access token (Developer Hub)", "secret"),
+        WritebackField("ADMIN_ID", "the id of the admin that notes and reopens", "id"),
+        WritebackField(
+            "URL",
+            "Intercom's API address (EU: https://api.eu.intercom.io, Australia: https://api.au.intercom.io)",
+            "url",
+            "https://api.intercom.io",
+        ),
+    ),
+    "generic": (
+        WritebackField("URL", "the address that receives Followup's signed events", "url"),
+        WritebackField(
+            "SECRET", f"a signing secret, at least {MIN_WEBHOOK_SECRET} characters", "secret"
+        ),
+    ),
+}
+"""Every helpdesk Followup writes back to, with the variables its write-back reads. Setting
+any of a source's variables turns its write-back on; then every field without a default must
+be set."""
+
+WRITEBACK_SECRET_NAMES = tuple(
+    f"WRITEBACK_{source.upper()}_{spec.name}"
+    for source, specs in WRITEBACK_FIELDS.items()
+    for spec in specs
+    if spec.secret
+)
+_WRITEBACK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _writeback(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """WRITEBACK_<SOURCE>_<FIELD>: each source with any of its variables set, validated."""
+    known = {
+        f"WRITEBACK_{source.upper()}_{spec.name}"
+        for source, specs in WRITEBACK_FIELDS.items()
+        for spec in specs
+    }
+    for name in sorted(env):
+        if name.startswith("WRITEBACK_") and name not in known and (env[name] or "").strip():
+            raise SettingsError(
+                f"{name} is not a write-back variable: expected WRITEBACK_<SOURCE>_<FIELD> "
+                "with the fields listed in docs/writeback.md"
+            )
+    found: dict[str, dict[str, str]] = {}
+    for source, specs in WRITEBACK_FIELDS.items():
+        prefix = f"WRITEBACK_{source.upper()}_"
+        if not any(_get(env, prefix + spec.name) for spec in specs):
+            continue
+        fields: dict[str, str] = {}
+        for spec in specs:
+            name = prefix + spec.name
+            value = _get(env, name)
+            if value is None and spec.default is None:
+                raise SettingsError(
+                    f"{name} is missing: expected {spec.expected} (the {source} write-back is "
+                    "on because another of its variables is set)"
+                )
+            fields[spec.name] = _writeback_value(name, spec, value or spec.default or "", source)
+        found[source] = fields
+    return found
+
+
+def _writeback_value(name: str, spec: WritebackField, value: str, source: str) -> str:
+    if spec.kind == "url" and value:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingsError(f"{name} is malformed: expected {spec.expected}, got {value!r}")
+        return value.rstrip("/")
+    if spec.kind == "id" and value and not _WRITEBACK_ID.match(value):
+        raise SettingsError(
+            f"{name} is malformed: expected {spec.expected} (letters, digits, - _ .), "
+            f"got {value[:40]!r}"
+        )
+    if spec.kind == "secret" and source == "generic" and len(value) < MIN_WEBHOOK_SECRET:
+        raise SettingsError(
+            f"{name} is too short ({_characters(len(value))}): use at least "
+            f"{MIN_WEBHOOK_SECRET}, e.g. 32 from `{GENERATE_SECRET}`"
+        )
+    if spec.name == "EMAIL" and "@" not in value:
+        raise SettingsError(f"{name} is malformed: expected {spec.expected}, got {value[:80]!r}")
+    return value

@@ -111,3 +111,10 @@ DIGEST_POSTS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+WRITEBACKS = Counter(
+    "followup_writebacks_total",
+    "Helpdesk write-back attempts by source and result: delivered, retrying, rate_limited, "
+    "failed (given up until an operator retries).",
+    ["source", "result"],
+    registry=REGISTRY,
+)

@@ -102,3 +102,12 @@ def last_seen(session: Session) -> datetime | None:
 def refresh_agent(session: Session, agent: Agent, now: datetime) -> None:
     """Bring one agent up to date from the directory, when it has them."""
     refresh_agents(session, now, [agent.slack_user_id])
+
+
+def display_name(session: Session, slack_user_id: str) -> str | None:
+    """A person's name as the roster or, failing that, the workspace directory knows it."""
+    agent = session.scalar(select(Agent).where(Agent.slack_user_id == slack_user_id))
+    if agent is not None and agent.display_name:
+        return agent.display_name
+    member = session.get(SlackUser, slack_user_id)
+    return member.display_name if member is not None else None

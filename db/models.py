@@ -314,6 +314,46 @@ class DmRefresh(Base):
     """Nobody claims it before then: the claim's lease, or after a failure the retry time."""
 
 
+class Writeback(Base):
+    """A note (and perhaps a reopen) owed to the helpdesk a case came from: the outbox row
+    written with the outcome or the lead's "Handled", delivered by bot/writeback/worker.py."""
+
+    __tablename__ = "writebacks"
+    __table_args__ = (Index("ix_writebacks_source_ticket", "source", "ticket", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))
+    ticket: Mapped[str] = mapped_column(String(200))
+    """The helpdesk's id of the ticket or conversation (the case's external id)."""
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), index=True)
+    event: Mapped[str] = mapped_column(String(30))
+    """`outcome` (an outcome or skip recorded) or `handled` (a lead's "Handled")."""
+    reopen: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)
+    """The internal note, plain text, its marker on the last line."""
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The event's fields, for the generic signed webhook."""
+    marker: Mapped[str] = mapped_column(String(40), unique=True)
+    """Ends the note: a retry after a timeout looks for it on the ticket before sending again."""
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    """`pending` (waiting or in flight), `delivered` or `failed` (given up; retry by hand)."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    """Deliveries started, ever (a claim counts one): above 1, an earlier one may have landed."""
+    failures: Mapped[int] = mapped_column(default=0)
+    """Failed attempts since it was written or an operator retried it; it fails at a limit."""
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
+    """Nobody claims it before then: the claim's lease, or after a failure the retry time."""
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    """Why the last attempt failed: the vendor's status and error code, never the note."""
+    result: Mapped[str | None] = mapped_column(String(300))
+    """What landed: the note's id, the state set, a follow-up ticket."""
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """Every state change: who, what, when, from which surface."""
 
@@ -342,4 +382,5 @@ __all__ = [
     "Outcome",
     "Team",
     "UTCDateTime",
+    "Writeback",
 ]

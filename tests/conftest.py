@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.sandbox import SlackDriver, SlackSandbox
+from bot.sandbox.helpdesks import HelpdeskSandbox
 from tests.posting import GENERIC_SECRET, post_generic
 
 SIGNING_SECRET = "sandbox-signing-secret-0123456789"
@@ -97,6 +98,19 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def sandbox() -> Iterator[SlackSandbox]:
     with SlackSandbox(bot_token=BOT_TOKEN) as box:
         yield box
+
+
+@pytest.fixture(scope="session")
+def _helpdesk_server() -> Iterator[HelpdeskSandbox]:
+    with HelpdeskSandbox() as box:
+        yield box
+
+
+@pytest.fixture
+def helpdesk(_helpdesk_server: HelpdeskSandbox) -> HelpdeskSandbox:
+    """The helpdesk sandbox, empty: no tickets, calls or faults from an earlier test."""
+    _helpdesk_server.reset()
+    return _helpdesk_server
 
 
 @pytest.fixture

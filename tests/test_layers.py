@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.intake",),
     ("bot.nudge",),
     ("bot.planning",),
+    ("bot.writeback",),  # helpdesk notes and reopens: the outbox and each vendor's REST calls
     # The kernel: what every capability takes (Deps, settings, the /followup call and reply).
     ("bot.commands", "bot.deps", "bot.logs", "bot.config", "bot.report", "bot.group_commit"),
     # Pure foundations the kernel's Deps carries: no database, no capability above.
@@ -34,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("db",),
     # Plain values even db/ stores.
     ("bot.cases", "bot.clock", "bot.ids", "bot.metrics", "bot"),
-    # Slack's stand-in knows nothing of the bot.
+    # Slack's and the helpdesks' stand-ins know nothing of the bot.
     ("bot.sandbox",),
 )
 PACKAGES = ("bot", "handlers", "db")

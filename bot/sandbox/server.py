@@ -57,6 +57,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def do_GET(self) -> None:
         if (self.headers.get("Upgrade") or "").lower() == "websocket":
             self.server.router.upgrade(self)

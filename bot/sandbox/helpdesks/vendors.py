@@ -1,0 +1,11 @@
+"""The vendors the helpdesk sandbox stands in for, by source."""
+
+from __future__ import annotations
+
+from bot.sandbox.helpdesks import generic, zendesk
+from bot.sandbox.helpdesks.core import VendorModule
+
+VENDORS: dict[str, VendorModule] = {
+    "generic": generic,
+    "zendesk": zendesk,
+}

@@ -1,0 +1,1 @@
+"""One module per helpdesk: the REST calls that note a ticket and reopen it."""

@@ -1,0 +1,20 @@
+"""Each helpdesk's write-back class, by source (the sources of bot/cases.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from bot.writeback.transport import Http
+from bot.writeback.vendors.base import Vendor
+from bot.writeback.vendors.generic import Generic
+from bot.writeback.vendors.zendesk import Zendesk
+
+WRITERS: dict[str, Callable[[Mapping[str, str], Http], Vendor]] = {
+    "generic": Generic,
+    "zendesk": Zendesk,
+}
+
+
+def writer(source: str, settings: Mapping[str, str], http: Http) -> Vendor:
+    """The write-back of `source` with its WRITEBACK_<SOURCE>_* settings (by field)."""
+    return WRITERS[source](settings, http)

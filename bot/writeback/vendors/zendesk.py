@@ -1,0 +1,116 @@
+"""Zendesk Support: an internal comment on the ticket; reopened to `open` with it.
+
+Every call, from Zendesk's Ticketing API reference (developer.zendesk.com/api-reference/
+ticketing/) and its "Creating and updating tickets" guide:
+
+- **Auth**: HTTP Basic with `{email}/token:{api_token}` (API token authentication; the token
+  from Admin Center > Apps and integrations > Zendesk API). A wrong one is 401.
+- **Note**: `PUT /api/v2/tickets/{ticket_id}` with `{"ticket": {"comment": {"body": ...,
+  "public": false}}}`; `public: false` makes it an internal note the requester never sees.
+- **Reopen**: the same call with `"status": "open"` beside the comment, so the note and the
+  state change are one audit.
+- **Closed tickets**: "Once a ticket is closed (as distinct from solved), it can't be reopened";
+  an update answers 422 `RecordInvalid` ("Status: closed prevents ticket update"). Then
+  `POST /api/v2/tickets` with `via_followup_source_id` (the closed ticket) creates a follow-up
+  ticket, which inherits the parent's tags; its first comment is our note, internal.
+- **Read back**: `GET /api/v2/tickets/{ticket_id}/comments?sort_order=desc`: a retry after a
+  timeout looks for its marker in the newest comments before sending again.
+- **Check**: `GET /api/v2/users/me` (the token's user; `role` must be agent or admin).
+- **Limits**: 429 with `Retry-After` (seconds) past the plan's requests per minute, and at most
+  30 updates of one ticket by one user in 10 minutes ("Update Ticket" endpoint limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.writeback.transport import Http, Permanent
+from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker, ok
+
+CLOSED_MESSAGE = "closed prevents ticket update"
+
+
+class Zendesk:
+    def __init__(self, settings: Mapping[str, str], http: Http) -> None:
+        self.base = settings["URL"].rstrip("/") + "/api/v2"
+        self.http = http
+        self.headers = {
+            "Authorization": basic_auth(f"{settings['EMAIL']}/token", settings["TOKEN"])
+        }
+
+    def deliver(self, job: Job) -> Delivered:
+        ticket = _ticket_id(job.ticket)
+        if job.retried and self._noted(ticket, job.marker):
+            if not job.reopen:
+                return Delivered("note already on the ticket")
+            # The note landed with its status in one update: only the state may need setting.
+            update: dict[str, Any] = {"status": "open"}
+        else:
+            update = {"comment": {"body": job.body, "public": False}}
+            if job.reopen:
+                update["status"] = "open"
+        answer = self.http.request(
+            "PUT",
+            f"{self.base}/tickets/{ticket}",
+            headers=self.headers,
+            json_body={"ticket": update},
+        )
+        if answer.status == 422 and CLOSED_MESSAGE in answer.body.decode("utf-8", "replace"):
+            return self._follow_up(ticket, job)
+        ok(answer, "update ticket", "error")
+        done = "internal note" if "comment" in update else "note already there"
+        return Delivered(done + ("; status open" if job.reopen else ""))
+
+    def _follow_up(self, ticket: str, job: Job) -> Delivered:
+        """The ticket is closed for good: a follow-up ticket carries the note (and is the
+        reopen, open by default); a plain note on a closed ticket has nowhere to go."""
+        if not job.reopen:
+            raise Permanent("update ticket: HTTP 422 the ticket is closed and takes no notes")
+        body = {
+            "ticket": {
+                "via_followup_source_id": int(ticket),
+                "comment": {"body": job.body, "public": False},
+                "status": "open",
+            }
+        }
+        answer = ok(
+            self.http.request("POST", f"{self.base}/tickets", headers=self.headers, json_body=body),
+            "create follow-up ticket",
+            "error",
+        )
+        created = (answer.json() or {}).get("ticket") or {}
+        return Delivered(f"ticket closed; follow-up ticket {created.get('id')} opened")
+
+    def _noted(self, ticket: str, marker: str) -> bool:
+        answer = ok(
+            self.http.request(
+                "GET",
+                f"{self.base}/tickets/{ticket}/comments?sort_order=desc",
+                headers=self.headers,
+            ),
+            "list comments",
+            "error",
+        )
+        comments = (answer.json() or {}).get("comments") or []
+        return has_marker([str(c.get("body") or "") for c in comments], marker)
+
+    def check(self) -> str:
+        answer = ok(
+            self.http.request("GET", f"{self.base}/users/me", headers=self.headers),
+            "users/me",
+            "error",
+        )
+        user = (answer.json() or {}).get("user") or {}
+        if user.get("role") not in ("agent", "admin"):
+            raise Permanent(f"users/me: the token acts as a {user.get('role') or 'non-agent'}")
+        return f"{user.get('role')} {user.get('email')}"
+
+
+def _ticket_id(raw: str) -> str:
+    if not raw.isdigit():
+        raise Permanent(f"ticket id {raw[:40]!r} is not a Zendesk ticket number")
+    return raw
+
+
+__all__ = ["Zendesk"]

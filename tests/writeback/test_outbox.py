@@ -1,0 +1,162 @@
+"""The outbox under pressure: a 429 storm, an outage of several minutes, one that lasts for
+hours, and two instances delivering at once. Time is the bot's clock, moved by the test."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.cases import ClosedCase
+from bot.intake.accept import accept_case
+from bot.sandbox.helpdesks import HelpdeskSandbox
+from bot.writeback import worker
+from bot.writeback.outbox import queue_outcome
+from bot.writeback.transport import wait_seconds
+from bot.writeback.worker import deliver_writebacks
+from db.models import FollowUp, Outcome, Writeback
+
+START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def wb_deps(make_bot: Any, helpdesk: HelpdeskSandbox) -> Any:
+    bot = make_bot(**helpdesk.env("zendesk"))
+    bot.clock.set(START)
+    return bot.deps
+
+
+def owe_notes(deps: Any, helpdesk: HelpdeskSandbox, count: int) -> list[str]:
+    """`count` Zendesk tickets, each owed a "still not right" note and reopen."""
+    tickets = [str(7000 + n) for n in range(count)]
+    with deps.session_factory.begin() as session:
+        for ticket in tickets:
+            helpdesk.add_ticket("zendesk", ticket)
+            accept_case(
+                session,
+                deps,
+                ClosedCase(
+                    source="zendesk",
+                    external_id=ticket,
+                    subject=f"Case {ticket}",
+                    closed_at=START - timedelta(days=3),
+                    owner_email="ada@example.com",
+                ),
+                actor="test",
+                surface="webhook",
+            )
+        session.flush()
+        for followup in session.scalars(select(FollowUp).where(FollowUp.touch == 1)):
+            outcome = Outcome(
+                follow_up_id=followup.id,
+                result="not_resolved",
+                recorded_by="U0AGENT",
+                recorded_at=START,
+            )
+            session.add(outcome)
+            queue_outcome(session, deps.settings, followup, outcome, "Still not right")
+    return tickets
+
+
+def rows(deps: Any) -> list[Writeback]:
+    with deps.session_factory() as session:
+        found = list(session.scalars(select(Writeback).order_by(Writeback.id)))
+        session.expunge_all()
+        return found
+
+
+def notes_per_ticket(helpdesk: HelpdeskSandbox) -> list[int]:
+    return sorted({len(t.notes) for t in helpdesk.tickets("zendesk")})
+
+
+def test_a_429_storm_holds_every_row_of_the_helpdesk_for_its_retry_after(
+    wb_deps: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    owe_notes(wb_deps, helpdesk, 30)
+    helpdesk.fail("zendesk", 429, times=6, retry_after="20")
+    passes = 0
+    while any(r.state == "pending" for r in rows(wb_deps)) and passes < 100:
+        report = deliver_writebacks(wb_deps)
+        passes += 1
+        if report.rate_limited:
+            assert report.delivered == 0 and report.claimed - 1 == report.given_back
+            assert deliver_writebacks(wb_deps).claimed == 0, "held: nobody calls before 20 s"
+            wb_deps.clock.set(wb_deps.clock.now() + timedelta(seconds=19))
+            assert deliver_writebacks(wb_deps).claimed == 0
+            wb_deps.clock.set(wb_deps.clock.now() + timedelta(seconds=1))
+    found = rows(wb_deps)
+    assert [r.state for r in found] == ["delivered"] * 30
+    assert all(r.failures == 0 for r in found), "a 429 is not a failure"
+    calls = helpdesk.calls("zendesk")
+    assert sum(c.status == 429 for c in calls) == 6
+    assert sum(c.method == "PUT" and c.status == 200 for c in calls) == 30
+    assert sum(c.method == "GET" for c in calls) <= 6, "only a 429'd row looks for its note"
+    assert notes_per_ticket(helpdesk) == [1]
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert wait_seconds("120", now) == 120.0
+    assert wait_seconds("Sun, 06 Dec 2026 12:01:30 GMT", now) == 90.0
+    assert wait_seconds("soon", now) is None and wait_seconds(None, now) is None
+
+
+def test_an_outage_of_minutes_delays_the_notes_and_loses_none(
+    wb_deps: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    owe_notes(wb_deps, helpdesk, 5)
+    helpdesk.fail("zendesk", 503, times=10**6)
+    for _ in range(40):  # 20 minutes of passes, one every 30 s
+        deliver_writebacks(wb_deps)
+        wb_deps.clock.set(wb_deps.clock.now() + timedelta(seconds=30))
+    during = rows(wb_deps)
+    assert {r.state for r in during} == {"pending"}, "minutes of outage fail nothing"
+    assert max(r.failures for r in during) < worker.MAX_FAILURES
+    assert len(helpdesk.calls("zendesk")) <= 5 * 6, "backoff: about 6 tries each in 20 min"
+    helpdesk.up("zendesk")
+    for _ in range(12):  # the longest backoff after 20 minutes is under 16 minutes
+        deliver_writebacks(wb_deps)
+        wb_deps.clock.set(wb_deps.clock.now() + timedelta(minutes=2))
+    assert {r.state for r in rows(wb_deps)} == {"delivered"}
+    assert notes_per_ticket(helpdesk) == [1]
+    assert {t.status for t in helpdesk.tickets("zendesk")} == {"open"}
+
+
+def test_an_outage_of_hours_fails_the_rows_and_says_so(
+    wb_deps: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    owe_notes(wb_deps, helpdesk, 2)
+    helpdesk.fail("zendesk", 502, times=10**6)
+    for _ in range(30):
+        deliver_writebacks(wb_deps)
+        wb_deps.clock.set(wb_deps.clock.now() + timedelta(minutes=10))
+    found = rows(wb_deps)
+    assert [r.state for r in found] == ["failed", "failed"]
+    assert [r.failures for r in found] == [worker.MAX_FAILURES] * 2
+    assert "HTTP 502" in (found[0].last_error or "")
+
+
+def test_two_instances_deliver_each_note_once(make_bot: Any, helpdesk: HelpdeskSandbox) -> None:
+    first = make_bot(**helpdesk.env("zendesk"))
+    second = make_bot(**helpdesk.env("zendesk"), DATABASE_URL=first.deps.settings.database_url)
+    from dataclasses import replace
+
+    deps = [replace(first.deps, worker="one"), replace(second.deps, worker="two")]
+    for each in deps:
+        each.clock.set(START)
+    owe_notes(deps[0], helpdesk, 40)
+    helpdesk.hang("zendesk", 0.01, times=10**6, apply=True)
+    threads = [
+        threading.Thread(target=lambda d=d: [deliver_writebacks(d) for _ in range(3)]) for d in deps
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    found = rows(deps[0])
+    assert {r.state for r in found} == {"delivered"}
+    assert {r.attempts for r in found} == {1}, "no row was claimed twice"
+    assert notes_per_ticket(helpdesk) == [1]

@@ -1,0 +1,79 @@
+"""Zendesk write-back against the sandbox: the exact requests of the Ticketing API."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from bot.sandbox.helpdesks import HelpdeskSandbox
+from bot.sandbox.helpdesks.zendesk import EMAIL, TOKEN
+from bot.writeback.transport import Permanent, RateLimited
+from tests.writeback.conftest import client_for, job
+
+AUTH = "Basic " + base64.b64encode(f"{EMAIL}/token:{TOKEN}".encode()).decode()
+
+
+def test_an_outcome_is_an_internal_comment_and_the_ticket_stays_solved(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    ticket = helpdesk.add_ticket("zendesk", "4711")
+    done = client_for(helpdesk, "zendesk").deliver(job("zendesk", "4711"))
+    [call] = helpdesk.calls("zendesk")
+    assert (call.method, call.path) == ("PUT", "/api/v2/tickets/4711")
+    assert call.headers["Authorization"] == AUTH
+    assert call.body == {"ticket": {"comment": {"body": ticket.notes[0].body, "public": False}}}
+    assert ticket.notes[0].private and ticket.notes[0].body.endswith("fu-0a1b2c3d4e5f")
+    assert ticket.status == "solved"
+    assert done.result == "internal note"
+
+
+def test_a_fix_that_did_not_hold_reopens_with_the_note_in_one_update(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    ticket = helpdesk.add_ticket("zendesk", "4712")
+    client_for(helpdesk, "zendesk").deliver(job("zendesk", "4712", reopen=True))
+    [call] = helpdesk.calls("zendesk")
+    assert call.body["ticket"]["status"] == "open"
+    assert call.body["ticket"]["comment"]["public"] is False
+    assert ticket.history == ["solved", "open"]
+
+
+def test_a_retry_finds_its_note_and_does_not_add_it_twice(helpdesk: HelpdeskSandbox) -> None:
+    ticket = helpdesk.add_ticket("zendesk", "4713")
+    client = client_for(helpdesk, "zendesk")
+    client.deliver(job("zendesk", "4713", reopen=True))
+    client.deliver(job("zendesk", "4713", reopen=True, retried=True))
+    assert len(ticket.notes) == 1
+    assert [c.method for c in helpdesk.calls("zendesk")] == ["PUT", "GET", "PUT"]
+    assert helpdesk.calls("zendesk")[-1].body == {"ticket": {"status": "open"}}
+
+
+def test_a_closed_ticket_gets_a_follow_up_ticket_carrying_the_note(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    helpdesk.add_ticket("zendesk", "4714", status="closed")
+    done = client_for(helpdesk, "zendesk").deliver(job("zendesk", "4714", reopen=True))
+    create = helpdesk.calls("zendesk", "POST")[0]
+    assert create.path == "/api/v2/tickets"
+    assert create.body["ticket"]["via_followup_source_id"] == 4714
+    [follow_up] = [t for t in helpdesk.tickets("zendesk") if t.followup_of == "4714"]
+    assert follow_up.status == "open" and follow_up.notes[0].private
+    assert f"follow-up ticket {follow_up.id}" in done.result
+
+
+def test_a_note_alone_on_a_closed_ticket_is_refused_for_good(helpdesk: HelpdeskSandbox) -> None:
+    helpdesk.add_ticket("zendesk", "4715", status="closed")
+    with pytest.raises(Permanent, match="closed"):
+        client_for(helpdesk, "zendesk").deliver(job("zendesk", "4715"))
+
+
+def test_wrong_credentials_and_429_are_told_apart(helpdesk: HelpdeskSandbox) -> None:
+    helpdesk.add_ticket("zendesk", "4716")
+    with pytest.raises(Permanent, match="HTTP 401"):
+        client_for(helpdesk, "zendesk", TOKEN="wrong").deliver(job("zendesk", "4716"))
+    helpdesk.fail("zendesk", 429, retry_after="37")
+    with pytest.raises(RateLimited) as limited:
+        client_for(helpdesk, "zendesk").deliver(job("zendesk", "4716"))
+    assert limited.value.retry_after == "37"
+    assert client_for(helpdesk, "zendesk").check() == f"agent {EMAIL}"
