@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from bot.sandbox.helpdesks import generic, zendesk
+from bot.sandbox.helpdesks import freshdesk, generic, zammad, zendesk
 from bot.sandbox.helpdesks.core import VendorModule
 
 VENDORS: dict[str, VendorModule] = {
+    "freshdesk": freshdesk,
     "generic": generic,
+    "zammad": zammad,
     "zendesk": zendesk,
 }

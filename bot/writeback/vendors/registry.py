@@ -6,11 +6,15 @@ from collections.abc import Callable, Mapping
 
 from bot.writeback.transport import Http
 from bot.writeback.vendors.base import Vendor
+from bot.writeback.vendors.freshdesk import Freshdesk
 from bot.writeback.vendors.generic import Generic
+from bot.writeback.vendors.zammad import Zammad
 from bot.writeback.vendors.zendesk import Zendesk
 
 WRITERS: dict[str, Callable[[Mapping[str, str], Http], Vendor]] = {
+    "freshdesk": Freshdesk,
     "generic": Generic,
+    "zammad": Zammad,
     "zendesk": Zendesk,
 }
 
