@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from bot.sandbox.helpdesks import freshdesk, generic, zammad, zendesk
+from bot.sandbox.helpdesks import (
+    freshdesk,
+    generic,
+    hubspot,
+    jira,
+    zammad,
+    zendesk,
+)
 from bot.sandbox.helpdesks.core import VendorModule
 
 VENDORS: dict[str, VendorModule] = {
     "freshdesk": freshdesk,
     "generic": generic,
+    "hubspot": hubspot,
+    "jira": jira,
     "zammad": zammad,
     "zendesk": zendesk,
 }

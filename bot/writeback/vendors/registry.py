@@ -8,12 +8,16 @@ from bot.writeback.transport import Http
 from bot.writeback.vendors.base import Vendor
 from bot.writeback.vendors.freshdesk import Freshdesk
 from bot.writeback.vendors.generic import Generic
+from bot.writeback.vendors.hubspot import HubSpot
+from bot.writeback.vendors.jira import Jira
 from bot.writeback.vendors.zammad import Zammad
 from bot.writeback.vendors.zendesk import Zendesk
 
 WRITERS: dict[str, Callable[[Mapping[str, str], Http], Vendor]] = {
     "freshdesk": Freshdesk,
     "generic": Generic,
+    "hubspot": HubSpot,
+    "jira": Jira,
     "zammad": Zammad,
     "zendesk": Zendesk,
 }
