@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.sandbox.helpdesks import (
     freshdesk,
+    front,
     generic,
+    helpscout,
     hubspot,
     jira,
     zammad,
@@ -14,7 +16,9 @@ from bot.sandbox.helpdesks.core import VendorModule
 
 VENDORS: dict[str, VendorModule] = {
     "freshdesk": freshdesk,
+    "front": front,
     "generic": generic,
+    "helpscout": helpscout,
     "hubspot": hubspot,
     "jira": jira,
     "zammad": zammad,
