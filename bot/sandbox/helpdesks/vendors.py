@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from bot.sandbox.helpdesks import (
+    chatwoot,
     freshdesk,
     front,
     generic,
     helpscout,
     hubspot,
+    intercom,
     jira,
     zammad,
     zendesk,
@@ -15,11 +17,13 @@ from bot.sandbox.helpdesks import (
 from bot.sandbox.helpdesks.core import VendorModule
 
 VENDORS: dict[str, VendorModule] = {
+    "chatwoot": chatwoot,
     "freshdesk": freshdesk,
     "front": front,
     "generic": generic,
     "helpscout": helpscout,
     "hubspot": hubspot,
+    "intercom": intercom,
     "jira": jira,
     "zammad": zammad,
     "zendesk": zendesk,
