@@ -18,6 +18,7 @@ from bot.digest.cli import add_command as command
 from bot.digest.cli import add_parsers as add_digest_parsers
 from bot.digest.cli import needs_slack as digest_needs_slack
 from bot.runtime.webhooks_cli import add_parsers as add_webhooks_parsers
+from bot.runtime.writeback_cli import add_parsers as add_writeback_parsers
 from db.engine import DATABASE_DOWN
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     setting.add_argument("--signature", help="how their email drafts end (\\n for a new line)")
     add_digest_parsers(sub)
     add_webhooks_parsers(sub)
+    add_writeback_parsers(sub)
     return parser
 
 
@@ -294,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor()
     try:
         offline = (
-            args.command in ("db", "templates", "import", "teams", "webhooks")
+            args.command in ("db", "templates", "import", "teams", "webhooks", "writeback")
             or (args.command == "digest" and not digest_needs_slack(args))
             or (args.command == "policy" and args.policy_command == "check")
             or (args.command == "agents" and args.agents_command == "list")
@@ -311,6 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.runtime.webhooks_cli import run as run_webhooks_cli
 
         return run_webhooks_cli(settings, args)
+    if args.command == "writeback" and args.writeback_command != "deliver":
+        from bot.runtime.writeback_cli import run as run_writeback_cli
+
+        try:
+            return run_writeback_cli(settings, args)
+        except DATABASE_DOWN as error:
+            return _database_failed(error)
     if args.command == "templates":
         return _templates_check(settings)
     if args.command == "policy" and args.policy_command == "check":
@@ -358,6 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(explain_case(deps, args.case))
             except UnknownCase as error:
                 return _fail(str(error))
+            return 0
+        if args.command == "writeback":
+            from bot.writeback.worker import deliver_due
+
+            print(deliver_due(deps).summary())
             return 0
         if args.command == "import":
             return _import(deps, args)

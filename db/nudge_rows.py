@@ -68,6 +68,16 @@ class NudgeRow:
     assignee_is_lead: bool | None
     assignee_phone: str | None
     assignee_signature: str | None
+    case_status: str
+    """The case now: `closed`, or `reopened` in its helpdesk."""
+    case_cycle: int
+    """The case's cycle now: above `cycle`, it was reopened and resolved again since."""
+
+    @property
+    def handed_back(self) -> bool:
+        """The case went back to its helpdesk (reopened there, maybe resolved again) after this
+        follow-up: the helpdesk's next close plans the check-in, not this cycle."""
+        return self.case_status == "reopened" or self.case_cycle > self.cycle
 
     @property
     def reference(self) -> str:
@@ -131,6 +141,8 @@ def _select() -> Select[Any]:
         "assignee_is_lead": assignee.is_lead,
         "assignee_phone": assignee.phone,
         "assignee_signature": assignee.signature,
+        "case_status": c.status,
+        "case_cycle": c.cycle,
     }
     # Rows become NudgeRows by position: the columns are the fields, in order.
     assert list(columns) == [field.name for field in fields(NudgeRow)]

@@ -16,6 +16,7 @@ from bot.loop import views as ov
 from bot.loop.access import Refused, load_followup, modal_case
 from bot.loop.outcomes import Done, plan_extra
 from bot.planning.plan import calendar_of, team_lead
+from bot.writeback.outbox import queue_handled
 from db import agents as roster_store
 from db import cases as store
 from db import outcomes as outcome_store
@@ -116,8 +117,13 @@ def mark_escalation_handled(
         followup.state = "escalation_handled" if result == "not_resolved" else "done"
         followup.version += 1
         followup.updated_at = now
-        if result == "not_resolved":
+        # A case reopened in its helpdesk (by our write-back, or by hand) is the helpdesk's
+        # again: its next close starts a new cycle with its own touches, so none is planned
+        # here; a reopen that arrives later cancels this one (db/cases.py).
+        fresh = result == "not_resolved" and followup.case.status != "reopened"
+        if fresh:
             _plan_fresh_check_in(session, deps, followup, now)
+        queue_handled(session, deps.settings, followup, user_id, did, now, fresh_check_in=fresh)
         store.audit(
             session,
             at=now,
@@ -141,6 +147,7 @@ def mark_escalation_handled(
             handled_by=user_id,
             result=result,
             what_we_did=did,
+            handed_back=result == "not_resolved" and not fresh,
         )
 
 

@@ -16,6 +16,7 @@ from bot.loop import views as ov
 from bot.loop.access import load_followup, modal_case, why_not
 from bot.planning.plan import calendar_of, lead_calendar, lead_of
 from bot.rules.touch_plan import no_reply_retry_at
+from bot.writeback.outbox import queue_outcome
 from db import cases as store
 from db import followups as followup_store
 from db.models import FollowUp, Outcome
@@ -23,6 +24,12 @@ from db.models import FollowUp, Outcome
 log = logging.getLogger("followup.outcomes")
 
 NO_REPLY_TEMPLATE = "no_reply_nudge"
+OUTCOME_LABELS = {
+    **ov.RESULTS,
+    "no_response": "No reply, after one more gentle try",
+    "skipped": "Skipped",
+}
+"""Every stored result as the agent's own words, for the helpdesk's note."""
 
 Errors = dict[str, str]
 """Inline errors keyed by the form's field name ("result", "said", "asks", "reason", ...)."""
@@ -83,21 +90,22 @@ def record_outcome(
         final = result
         if result in ("no_reply", "unreachable") and followup.template == NO_REPLY_TEMPLATE:
             final = "no_response"  # the extra gentle touch also went unanswered: close it
-        session.add(
-            Outcome(
-                follow_up_id=followup.id,
-                result=final,
-                customer_said=form.said or None,
-                insight=form.insight or None,
-                root_cause=form.cause,
-                recorded_by=user_id,
-                recorded_at=now,
-                review_asked="review_asked" in asks,
-                review_given="review_given" in asks,
-                referral_asked="referral_asked" in asks,
-                referral_given="referral_given" in asks,
-            )
+        outcome = Outcome(
+            follow_up_id=followup.id,
+            result=final,
+            customer_said=form.said or None,
+            insight=form.insight or None,
+            root_cause=form.cause,
+            recorded_by=user_id,
+            recorded_at=now,
+            review_asked="review_asked" in asks,
+            review_given="review_given" in asks,
+            referral_asked="referral_asked" in asks,
+            referral_given="referral_given" in asks,
         )
+        session.add(outcome)
+        # The helpdesk's note (and reopen) commits with the outcome or not at all.
+        queue_outcome(session, deps.settings, followup, outcome, OUTCOME_LABELS[final])
         state = {
             "resolved": "done",
             "not_resolved": "escalated",
@@ -139,15 +147,15 @@ def record_skip(
             return {"reason": refusal}, None
         if len(reason) < 3:
             return {"reason": "Say briefly why, so the team can tell skipped from forgotten."}, None
-        session.add(
-            Outcome(
-                follow_up_id=followup.id,
-                result="skipped",
-                skip_reason=reason[: ov.REASON_LIMIT],
-                recorded_by=user_id,
-                recorded_at=now,
-            )
+        outcome = Outcome(
+            follow_up_id=followup.id,
+            result="skipped",
+            skip_reason=reason[: ov.REASON_LIMIT],
+            recorded_by=user_id,
+            recorded_at=now,
         )
+        session.add(outcome)
+        queue_outcome(session, deps.settings, followup, outcome, OUTCOME_LABELS["skipped"])
         followup.state = "skipped"
         _close(followup, now)
         audit_action(

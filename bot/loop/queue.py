@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.cases import SOURCE_NAMES
 from bot.commands import Invocation, Reply
 from bot.deps import Deps
 from bot.digest.figures import period_figures
@@ -23,7 +24,8 @@ from bot.nudge.items import Lookups, queue_items
 from bot.slack.text import escaped_short, shorten
 from db import agents as roster_store
 from db import nudge_rows
-from db.models import FollowUp
+from db import writebacks as writeback_store
+from db.models import FollowUp, Writeback
 from db.nudge_rows import NudgeRow
 from db.outcomes import team_attention
 
@@ -146,6 +148,9 @@ def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
         overdue, escalated = team_attention(session, lead.team_id, now)
         lines_overdue = [_line(f) for f in overdue]
         lines_escalated = [_line(f) for f in escalated]
+        lines_failed = [
+            _failed_line(w) for w in writeback_store.failed_for_team(session, lead.team_id)
+        ]
         team_name = lead.team.name if lead.team is not None else ""
     title = f"Your team: {team_name}" if team_name else "Your team"
     blocks: list[Block] = [DividerBlock(), HeaderBlock(text=shorten(title, 150))]
@@ -154,7 +159,24 @@ def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=shorten(f"*{title}*\n{body}", 3000)))
         )
+    if lines_failed:  # shown only while some are failed: nothing to act on otherwise
+        text = "*Not noted in the helpdesk* (add them by hand, or have them retried)\n"
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=shorten(text + "\n".join(lines_failed), 3000))
+            )
+        )
     return blocks
+
+
+def _failed_line(row: Writeback) -> str:
+    what = "note and reopen" if row.reopen else "note"
+    vendor = SOURCE_NAMES.get(row.source, row.source)
+    return (
+        f"• {escaped_short(vendor, 40)} ticket #{escaped_short(row.ticket, 60)}: {what} failed "
+        f"({escaped_short(row.last_error or 'failed', 120)}) · "
+        f"`followup writeback retry {row.id}`"
+    )
 
 
 def _line(followup: FollowUp) -> str:

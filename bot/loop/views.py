@@ -263,6 +263,7 @@ def escalation_blocks(
     handled_by: str | None = None,
     result: str = "not_resolved",
     what_we_did: str | None = None,
+    handed_back: bool = False,
 ) -> list[Block]:
     """The post in the escalation channel: the case, the customer's words, who to ping; once
     handled, what the lead did this time."""
@@ -282,7 +283,7 @@ def escalation_blocks(
         SectionBlock(text=MarkdownTextObject(text=f"*What the customer said*\n>{said}")),
     ]
     if handled_by:
-        blocks.extend(_handled_blocks(handled_by, result, what_we_did))
+        blocks.extend(_handled_blocks(handled_by, result, what_we_did, handed_back))
     else:
         blocks.append(
             ActionsBlock(
@@ -307,8 +308,12 @@ ESCALATION_HEADLINES: dict[str, str] = {
 }
 
 
-def _handled_blocks(handled_by: str, result: str, what_we_did: str | None) -> list[Block]:
+def _handled_blocks(
+    handled_by: str, result: str, what_we_did: str | None, handed_back: bool
+) -> list[Block]:
     next_step = "a fresh check-in is planned." if result == "not_resolved" else "the fix stands."
+    if result == "not_resolved" and handed_back:
+        next_step = "the case is back in the helpdesk; its next close plans the check-in."
     blocks: list[Block] = []
     if what_we_did:
         text = f"*What we did this time*\n>{escaped_short(what_we_did, 1500)}"

@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.cases import SOURCE_NAMES
 from bot.deps import Deps
 from bot.nudge.blocks import Message, NudgeItem, nudge_message, resolved_message
 from bot.nudge.review_cap import decide_review_invites
@@ -20,6 +21,7 @@ from db import agents as agent_store
 from db import followups as followup_store
 from db import nudge_rows
 from db import outcomes as outcome_store
+from db import writebacks as writeback_store
 from db.models import Outcome
 from db.nudge_rows import EarlierFix, NudgeRow
 from db.outcomes import first_confirmed_touches
@@ -36,6 +38,12 @@ FINISHED_TEXT = {
     "no_response": "Closed as no response after one more gentle try.",
     "failed": "Could not be delivered.",
 }
+HANDED_BACK_TEXT = (
+    "Escalated, and handled by a lead; the case is back in the helpdesk, and its next "
+    "close plans the check-in."
+)
+"""The handled text once the case was reopened in its helpdesk (by write-back or by hand):
+the fresh check-in is the next cycle's first touch, not one planned here."""
 UNHAPPY_TEXT = {
     "escalated": "Escalated: resolved, but the customer is unhappy with how it went.",
     "done": "Loop closed: resolved, and a lead took up how it went for the customer.",
@@ -263,7 +271,7 @@ def current_message(
         return nudge_dicts(items, now, deps.policy.batch_cap)
     item = nudge_item(deps, shown[0], now, lookups)
     outcome = outcome_store.for_followup(session, shown[0].id)
-    text = outcome_text(session, shown[0], now, outcome)
+    text = outcome_text(session, shown[0], now, outcome) + writeback_warning(session, shown[0])
     referral = referral_offer(deps, shown[0], outcome, item)
     return _as_dicts(resolved_message(item, text, now, referral))
 
@@ -288,6 +296,8 @@ def outcome_text(session: Session, row: NudgeRow, now: datetime, outcome: Outcom
     if row.state == "planned" and row.snoozed_until and row.snoozed_until > now:
         return "Snoozed: I'll bring it back at the time you picked."
     text = FINISHED_TEXT.get(row.state, "")
+    if row.state == "escalation_handled" and row.handed_back:
+        text = HANDED_BACK_TEXT
     if outcome is None:
         return text
     if outcome.result == "unhappy":
@@ -299,6 +309,20 @@ def outcome_text(session: Session, row: NudgeRow, now: datetime, outcome: Outcom
         return f"Skipped: {outcome.skip_reason}.{who}"
     said = f" They said: “{outcome.customer_said}”" if outcome.customer_said else ""
     return f"{text}{said}{who}"
+
+
+def writeback_warning(session: Session, row: NudgeRow) -> str:
+    """After a helpdesk write-back gave up: what did not reach the ticket, and the fix."""
+    failed = writeback_store.failed_for_followups(session, [row.id]).get(row.id)
+    if failed is None:
+        return ""
+    vendor = SOURCE_NAMES.get(failed.source, failed.source)
+    what = "note and reopen" if failed.reopen else "note"
+    return (
+        f" ⚠ The {what} for {vendor} ticket {failed.ticket} did not go through "
+        f"({failed.last_error or 'failed'}). Add it there by hand, or ask whoever runs "
+        f"Followup to run `followup writeback retry {failed.id}` once it is fixed."
+    )
 
 
 def refresh_message_at(deps: Deps, channel: str, ts: str, followup_id: int) -> None:

@@ -30,7 +30,10 @@ from bot.runtime.doctor_slack import (
     passed,
     token_checks,
     users_check,
+    warned,
 )
+from bot.writeback.transport import Http, RateLimited, Transient, WritebackError
+from bot.writeback.worker import vendor_for
 from db import agents, digest, migrate
 from db.engine import DATABASE_DOWN, make_engine, make_session_factory
 
@@ -61,6 +64,7 @@ def doctor(env: Mapping[str, str] | None = None) -> Iterator[Check]:
         yield failed("configuration", str(error), "correct it in the environment or .env")
         return
     yield from _webhooks(settings, bool(unknown))
+    yield from _writeback(settings)
     # A plain client: no pacing and no waiting out a rate limit (a Retry-After of an hour would
     # leave doctor silent that long); a 429 is a WARN line.
     client = WebClient(
@@ -141,6 +145,33 @@ def _webhooks(settings: Settings, any_unknown: bool) -> Iterator[Check]:
     sources = ", ".join(sorted(settings.webhook_secrets)) or "none"
     if not any_unknown:
         yield passed("webhook secrets", f"for known sources only ({sources})")
+
+
+WRITEBACK_FIX = {
+    "401": "the credentials are refused: check WRITEBACK_{S}_* against docs/writeback.md",
+    "403": "the credentials lack a permission: docs/writeback.md lists what {s} needs",
+    "404": "nothing answers there: check WRITEBACK_{S}_URL (your {s} address)",
+}
+
+
+def _writeback(settings: Settings) -> Iterator[Check]:
+    """One authenticated read per helpdesk with write-back: the credentials work, now."""
+    for source, fields in sorted(settings.writeback.items()):
+        name = f"{source} write-back"
+        try:
+            found = vendor_for(source, fields, Http(timeout=10)).check()
+        except (RateLimited, Transient) as error:
+            yield warned(name, f"could not check now ({error.reason})", "run doctor again later")
+            continue
+        except WritebackError as error:
+            status = next((code for code in WRITEBACK_FIX if f"HTTP {code}" in error.reason), "")
+            fix = WRITEBACK_FIX.get(status, "check WRITEBACK_{S}_* against docs/writeback.md")
+            yield failed(name, error.reason, fix.format(S=source.upper(), s=source))
+            continue
+        if source == "generic":  # nothing to read from an arbitrary receiver
+            yield warned(name, found, "send a test event with your receiver's own tools")
+        else:
+            yield passed(name, f"credentials work ({found})")
 
 
 def _sqlite_file_missing(url: str) -> bool:

@@ -82,6 +82,11 @@ def passed(name: str, found: str) -> Check:
     return Check("PASS", name, found)
 
 
+def warned(name: str, found: str, fix: str) -> Check:
+    """Something doctor cannot verify from here, and how to check it."""
+    return Check("WARN", name, found, fix)
+
+
 def failed(name: str, found: str, fix: str) -> Check:
     """A check that found something to fix, and how."""
     return Check("FAIL", name, found, fix)

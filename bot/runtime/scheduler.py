@@ -16,6 +16,8 @@ from bot.dispatch.dispatcher import dispatch_pass
 from bot.dispatch.overdue import overdue_pass
 from bot.nudge.refresh import DRAIN_EVERY_SECONDS, drain_refreshes
 from bot.people.directory import REFRESH, sync_directory
+from bot.writeback.worker import INTERVAL_SECONDS as WRITEBACK_SECONDS
+from bot.writeback.worker import deliver_writebacks
 
 log = logging.getLogger("followup.scheduler")
 
@@ -24,6 +26,7 @@ JOB_OVERDUE = "overdue"
 JOB_DM_REFRESH = "dm_refresh"
 OVERDUE_INTERVAL_SECONDS = 60
 """Reminders and lead notices are hours apart; a minute's precision is plenty."""
+JOB_WRITEBACK = "writeback"
 JOB_DIRECTORY = "directory"
 JOB_DIGEST = "digest"
 DIGEST_INTERVAL_SECONDS = 300
@@ -66,6 +69,13 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
         drain_refreshes,
         "update queued DMs within chat.update's budget (bot.nudge.refresh)",
     )
+    if deps.settings.writeback:
+        every(
+            JOB_WRITEBACK,
+            WRITEBACK_SECONDS,
+            deliver_writebacks,
+            "note outcomes on their helpdesk tickets (bot.writeback.worker)",
+        )
     every(
         JOB_DIGEST,
         DIGEST_INTERVAL_SECONDS,
