@@ -184,4 +184,5 @@ font-weight:600}.input{display:inline-block;border:1px solid #bbb;border-radius:
 min-width:200px;min-height:18px;padding:3px}
 img.image{max-width:100%;border:1px solid #ddd}ul{margin:4px 0}
 figure{margin:8px 0}figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
+.helpdesk{border:2px solid #e8a33d}
 """

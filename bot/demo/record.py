@@ -40,7 +40,7 @@ def blocks_text(blocks: list[dict[str, Any]]) -> str:
 @dataclass
 class Entry:
     at: datetime
-    kind: str  # note, act, moment, message, update, ephemeral, modal, home, file
+    kind: str  # note, act, moment, message, update, ephemeral, modal, home, file, helpdesk
     who: str
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
@@ -84,6 +84,10 @@ class Record:
                 at, "modal", f"Modal for {self.name(user)}", title, list(view.get("blocks") or [])
             )
         )
+
+    def helpdesk(self, at: datetime, where: str, text: str) -> None:
+        """Something write-back put on a helpdesk ticket: a note, or a state change."""
+        self.entries.append(Entry(at, "helpdesk", where, text))
 
     def home(self, at: datetime, user: str, view: dict[str, Any]) -> None:
         self.entries.append(
@@ -213,6 +217,12 @@ class Record:
             elif entry.kind == "act":
                 parts.append(
                     f"<p class='note'><b>{html.escape(entry.who)}</b> {html.escape(entry.text)}</p>"
+                )
+            elif entry.kind == "helpdesk":  # plain text from the helpdesk, not Slack mrkdwn
+                parts.append(
+                    f"<div class='entry helpdesk'><div class='meta'><b>"
+                    f"{html.escape(entry.who)}</b> · {stamp}</div>"
+                    f"<pre class='section'>{html.escape(entry.text)}</pre></div>"
                 )
             else:
                 css = {"modal": "entry modal", "home": "entry home"}.get(entry.kind, "entry")

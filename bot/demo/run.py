@@ -20,10 +20,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import ids
+from bot.cases import SOURCE_NAMES
 from bot.clock import ManualClock
 from bot.demo.record import Record
 from bot.dispatch.dispatcher import dispatch_pass
 from bot.sandbox import SlackDriver, SlackSandbox
+from bot.sandbox.helpdesks import HelpdeskSandbox
+from bot.writeback.worker import deliver_writebacks
 from db.models import FollowUp
 from handlers.webhooks.generic import sign_generic
 from handlers.webhooks.zendesk import render_trigger_body
@@ -47,6 +50,12 @@ CHANNELS = {
 }
 
 
+def _vendor(source: str) -> str:
+    return {"generic": "Your CRM (signed event), case"}.get(
+        source, f"{SOURCE_NAMES.get(source, source)} ticket"
+    )
+
+
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -64,6 +73,9 @@ class Demo:
     moments: list[str] = field(default_factory=list)
     running: Any = None
     """The bot's running parts (`bot.runtime.start.Running`): its listeners are waited for."""
+    helpdesk: HelpdeskSandbox | None = None
+    """The helpdesks' stand-in the bot writes outcomes back to (bot/writeback/)."""
+    _seen: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     # -- time and capture ----------------------------------------------------------------
     def at(self, when: str, note: str) -> None:
@@ -73,6 +85,9 @@ class Demo:
 
     def capture(self) -> None:
         self.record.capture(self.sandbox, self.clock.now())
+
+    def note(self, text: str) -> None:
+        self.record.note(self.clock.now(), text)
 
     def dispatch(self) -> None:
         report = dispatch_pass(self.deps)
@@ -88,23 +103,27 @@ class Demo:
         with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.loads(response.read()))
 
-    def zendesk(self, **fields: Any) -> None:
-        # Exactly what the recipe's trigger posts (RECIPE in handlers/webhooks/zendesk.py); the
+    def zendesk(self, event: str = "closed", **fields: Any) -> None:
+        # Exactly what the recipe's triggers post (RECIPE in handlers/webhooks/zendesk.py); the
         # resolution is the latest public comment, the assignee's solving reply.
-        values = {"status": "Solved", "resolution_author_email": fields["assignee_email"], **fields}
-        body = json.dumps(render_trigger_body(values)).encode()
+        status = "Solved" if event == "closed" else "Open"
+        values = {"status": status, "resolution_author_email": fields["assignee_email"], **fields}
+        body = json.dumps(render_trigger_body(values, event=event)).encode()
         stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         digest = hmac.new(SECRETS["zendesk"].encode(), stamp.encode() + body, hashlib.sha256)
         headers = {
             "Content-Type": "application/json",
             "X-Zendesk-Webhook-Signature": base64.b64encode(digest.digest()).decode(),
             "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-            "X-Zendesk-Webhook-Invocation-Id": f"zd-{fields['ticket_id']}",
+            "X-Zendesk-Webhook-Invocation-Id": f"zd-{fields['ticket_id']}-{event}-{stamp}",
         }
         reply = self.webhook("zendesk", body, headers)
+        if event == "closed":
+            self._ticket("zendesk", str(fields["ticket_id"]))
+        said = "solved" if event == "closed" else "reopened"
         self.record.note(
             self.clock.now(),
-            f"Zendesk trigger webhook: ticket #{fields['ticket_id']} solved → {reply['status']}.",
+            f"Zendesk trigger webhook: ticket #{fields['ticket_id']} {said} → {reply['status']}.",
         )
 
     def intercom(
@@ -174,6 +193,7 @@ class Demo:
             body,
             {"Content-Type": "application/json", "X-Hub-Signature": f"sha1={signature}"},
         )
+        self._ticket("intercom", conversation_id)
         self.record.note(
             self.clock.now(),
             f"Intercom webhook: conversation {conversation_id} closed → {reply['status']}.",
@@ -231,6 +251,40 @@ class Demo:
         self.record.act(self.clock.now(), user, f"submits: {summary}")
         self.driver.submit_view(user, views[-1]["id"], values)
         self._settle()
+        self.write_back()
+
+    # -- the helpdesks -----------------------------------------------------------------------
+    def _ticket(self, source: str, ticket_id: str) -> None:
+        """The ticket the webhook told of, as its helpdesk holds it: solved."""
+        if self.helpdesk is None:
+            return
+        ticket = self.helpdesk.find(source, ticket_id)
+        if ticket is None:
+            ticket = self.helpdesk.add_ticket(source, ticket_id)
+        elif ticket.status != "solved":  # an agent solved it again in the helpdesk
+            ticket.set_status("solved")
+        self._seen[(source, ticket_id)] = (len(ticket.notes), len(ticket.history))
+
+    def write_back(self) -> None:
+        """The scheduler's write-back pass (every 10 s in `followup run`), then what landed in
+        each helpdesk: its internal notes and state changes, as the helpdesk's own record."""
+        if self.helpdesk is None:
+            return
+        deliver_writebacks(self.deps)
+        for ticket in self.helpdesk.tickets():
+            key = (ticket.source, ticket.id)
+            notes, states = self._seen.get(key, (0, 1))
+            for note in ticket.notes[notes:]:
+                kind = "internal note" if note.private else "PUBLIC note"
+                self.record.helpdesk(
+                    self.clock.now(), f"{_vendor(ticket.source)} {ticket.id}: {kind}", note.body
+                )
+            if len(ticket.history) > states:
+                change = " → ".join(ticket.history[states - 1 :])
+                self.record.helpdesk(
+                    self.clock.now(), f"{_vendor(ticket.source)} {ticket.id}: status", change
+                )
+            self._seen[key] = (len(ticket.notes), len(ticket.history))
 
     def click_in_channel(self, user: str, channel: str, action_id: str, label: str) -> None:
         message = self.sandbox.messages(channel)[-1]

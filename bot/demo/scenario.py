@@ -17,6 +17,7 @@ from bot.people.profiles import agent_for_email
 from bot.planning.plan import team_defaults
 from bot.runtime.start import build_deps, ensure_schema, start
 from bot.sandbox import SlackDriver, SlackSandbox
+from bot.sandbox.helpdesks import HelpdeskSandbox
 from db import agents as roster_store
 from db import cases as store
 
@@ -99,19 +100,22 @@ def scenario(demo: Demo, fast: bool) -> None:
         url=f"{zd}48213",
         resolution="Showed the date filter on the export screen",
     )
+    charged_twice = {
+        "ticket_id": "48227",
+        "subject": "Charged twice for the November subscription",
+        "assignee_email": PEOPLE["U0ADA"][1],
+        "requester_name": "Tom Becker",
+        "requester_email": "tom@becker-design.example",
+        "organization": "Becker Design",
+        "via": "Mail",
+        "priority": "Normal",
+        "ticket_type": "Problem",
+        "tags": "billing complaint",
+        "url": f"{zd}48227",
+    }
     demo.zendesk(
-        ticket_id="48227",
-        subject="Charged twice for the November subscription",
+        **charged_twice,
         updated_at=demo.clock.now().isoformat(),
-        assignee_email=PEOPLE["U0ADA"][1],
-        requester_name="Tom Becker",
-        requester_email="tom@becker-design.example",
-        organization="Becker Design",
-        via="Mail",
-        priority="Normal",
-        ticket_type="Problem",
-        tags="billing complaint",
-        url=f"{zd}48227",
         resolution="Refunded the duplicate charge of €49",
     )
     demo.intercom(
@@ -190,18 +194,34 @@ def scenario(demo: Demo, fast: bool) -> None:
         "still not right",
     )
     demo.moment("still not right, escalated")
+    demo.note(
+        "Followup reopened ticket #48227 in Zendesk, so Zendesk's own reopen trigger "
+        "fires back, as it does for any reopen: the ticket is the helpdesk's again."
+    )
+    demo.zendesk(event="reopened", **charged_twice, updated_at=demo.clock.now().isoformat())
+    demo.moment("the reopen landed in Zendesk, and Zendesk said so")
     demo.click_in_channel("U0GRACE", "C0ESCALATE", ids.ACTION_ESCALATION_HANDLED, "Handled")
     demo.submit(
         "U0GRACE",
         ids.VIEW_ESCALATION_HANDLED,
         {"did": "refunded the second charge and re-issued the December invoice without it"},
-        "what was done this time: the new fix the fresh check-in will state",
+        "what was done this time (the ticket is open in Zendesk: its next solve plans the "
+        "check-in)",
     )
     demo.click("U0MARCO", "Warehouse scanners", ids.ACTION_FOLLOWED_UP, "Followed up")
     demo.submit(
         "U0MARCO", ids.VIEW_OUTCOME, {"result": "no_reply"}, "no reply yet (left a voicemail)"
     )
     demo.moment("no reply, one gentle touch planned")
+    demo.at(
+        "2026-11-05T11:00:00",
+        "In Zendesk, Ada re-issues the December invoice and solves ticket #48227 again.",
+    )
+    demo.zendesk(
+        **charged_twice,
+        updated_at=demo.clock.now().isoformat(),
+        resolution="Re-issued the December invoice without the second charge",
+    )
     demo.at("2026-11-05T14:00:00", "09:00 in New York: Ben's check-in arrives.")
     demo.dispatch()
     demo.click("U0BEN", "logs me out", ids.ACTION_SNOOZE, "Snooze")
@@ -252,7 +272,7 @@ def scenario(demo: Demo, fast: bool) -> None:
             "result": "resolved",
             "said": "The corrected December invoice arrived; thanks for chasing it.",
         },
-        "after the escalation, the fresh check-in: resolved",
+        "after the reopen, the check-in of the second fix: resolved",
     )
     demo.open_home("U0ADA")
     demo.open_home("U0GRACE")
@@ -296,7 +316,11 @@ def run_demo(
     clock = ManualClock(_utc("2026-10-07T09:00:00"))
     running = None
     try:
-        with SlackSandbox(bot_token="xoxb-demo", tiers=slack_tiers) as sandbox:
+        with (
+            SlackSandbox(bot_token="xoxb-demo", tiers=slack_tiers) as sandbox,
+            HelpdeskSandbox() as helpdesk,
+        ):
+            helpdesk.state["now"] = lambda: clock.now().timestamp()
             for user_id, (name, email, tz) in PEOPLE.items():
                 sandbox.add_user(
                     user_id, name=name.split()[0].lower(), real_name=name, email=email, tz=tz
@@ -315,6 +339,8 @@ def run_demo(
                 "DIGEST_CHANNEL": "C0DIGEST",
                 "TRIAGE_CHANNEL": "C0TRIAGE",
                 **{f"WEBHOOK_SECRET_{k.upper()}": v for k, v in SECRETS.items()},
+                # Outcomes noted back in Zendesk, Intercom and the CRM (docs/writeback.md).
+                **helpdesk.env("zendesk", "intercom", "generic"),
             }
             deps = build_deps(Settings.from_env(env), clock)
             ensure_schema(deps)
@@ -330,6 +356,7 @@ def run_demo(
                 url,
                 record,
                 running=running,
+                helpdesk=helpdesk,
             )
             setup_people(demo)
             demo.capture()

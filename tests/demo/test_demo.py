@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,11 +50,21 @@ def test_the_fast_demo_runs_the_loop_and_writes_a_readable_record(tmp_path: Path
     assert "due closed on time (" in transcript and "answered (" in transcript
     assert "What keeps breaking" in transcript and "this week · new" in transcript
     assert "loops closed" not in transcript and "(recurring)" not in transcript
-    # After the lead's "Handled", the fresh check-in owns the failed fix and states the new one.
-    fresh = transcript[transcript.index("I'm sorry the first fix for “Charged twice") :]
-    fresh = fresh[: fresh.index("Best,")]
-    assert "What we did this time: refunded the second charge and re-issued" in fresh
-    assert "duplicate charge of €49" not in fresh, "never the fix that did not hold"
+    # #24: the outcome lands in Zendesk as an internal note, "still not right" reopens the
+    # ticket there, Zendesk's reopen trigger answers, and the next solve plans the check-in,
+    # which owns that the case came back and states the second fix.
+    assert "Zendesk ticket 48227: internal note" in transcript
+    assert "Reopened by Followup: the resolution did not hold" in transcript
+    assert "Zendesk ticket 48227: status:\n   │ solved → open" in transcript
+    assert "ticket #48227 reopened → accepted" in transcript
+    assert "Handled by Grace Hopper" in transcript and "open again" in transcript
+    assert "Intercom ticket 9041: internal note" in transcript
+    assert "Your CRM (signed event), case CRM-5521: internal note" in transcript
+    again = transcript[transcript.index("I'm sorry this came back after we first closed it") :]
+    again = again[: again.index("Kind regards,")]
+    assert "What we did: re-issued the December invoice without the second charge" in again
+    assert "duplicate charge of €49" not in again, "never the fix that did not hold"
+    assert "PUBLIC note" not in transcript, "every note is internal"
     assert "it's Marco Rossi, and I look after the Harbour Freight Co account" in transcript
     assert "ring me directly on +39 06 4890 1122" in transcript
     assert "Fill in your direct number" in transcript, "Ada's unset phone is named in her DM"
@@ -89,5 +100,7 @@ def test_under_slacks_rate_tiers_the_demo_shows_the_same_story(tmp_path: Path) -
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        transcripts.append(sorted((out / "transcript.txt").read_text().splitlines()))
+        text = (out / "transcript.txt").read_text()
+        text = re.sub(r"fu-[0-9a-f]{16}", "fu-<random marker>", text)  # new on every run
+        transcripts.append(sorted(text.splitlines()))
     assert transcripts[0] == transcripts[1]
