@@ -535,6 +535,7 @@ WRITEBACK_SECRET_NAMES = tuple(
     if spec.secret
 )
 _WRITEBACK_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def _writeback(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -574,6 +575,12 @@ def _writeback_value(name: str, spec: WritebackField, value: str, source: str) -
         parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise SettingsError(f"{name} is malformed: expected {spec.expected}, got {value!r}")
+        if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK:
+            # The calls carry the helpdesk's credentials (or a signed customer note).
+            raise SettingsError(
+                f"{name} must be https (credentials and notes would cross the network in "
+                f"clear); plain http is only for this machine (localhost), got {value!r}"
+            )
         return value.rstrip("/")
     if spec.kind == "id" and value and not _WRITEBACK_ID.match(value):
         raise SettingsError(

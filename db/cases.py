@@ -204,6 +204,19 @@ def cancel_open_followups(session: Session, case: Case, now: datetime) -> list[F
     return followups
 
 
+def reopened_by_writeback(session: Session, case_id: int, now: datetime) -> list[FollowUp]:
+    """Our write-back has just reopened the case's ticket in its helpdesk: the case is reopened
+    here as if the helpdesk's reopen trigger had said so (which may follow, as a duplicate),
+    so that its next close there starts the next cycle. Returns the follow-ups this cancels."""
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None or case.status != "closed":
+        return []
+    case.status = "reopened"
+    case.reopened_at = now
+    case.updated_at = now
+    return cancel_open_followups(session, case, now)
+
+
 def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime) -> Upserted:
     """Store a closed or reopened case idempotently on (source, external id).
 

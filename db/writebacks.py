@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 
-from db.models import Agent, FollowUp, Writeback
+from db.models import Agent, Case, FollowUp, Writeback
 
 WRITEBACK_CLAIM_LOCK = 0x5772697465626B  # "Writebk": the advisory lock key of write-back claims
 
@@ -39,6 +39,7 @@ class Claimed:
     """Deliveries started, this one included: above 1, an earlier one may have landed."""
     failures: int
     follow_up_id: int
+    case_id: int
     lease_until: datetime
 
 
@@ -96,6 +97,7 @@ def claim(
             Writeback.attempts,
             Writeback.failures,
             Writeback.follow_up_id,
+            Writeback.case_id,
         )
         .execution_options(synchronize_session=False)
     )
@@ -117,6 +119,12 @@ def _settle(session: Session, row_id: int, worker: str, values: dict[str, Any]) 
         .execution_options(synchronize_session=False)
     )
     return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def renew(session: Session, row_id: int, worker: str, until: datetime, now: datetime) -> bool:
+    """Extend our claim on a row to `until` as its delivery starts. False when it is no longer
+    ours (another instance took it after our lease ran out)."""
+    return _settle(session, row_id, worker, {"lease_until": until, "updated_at": now})
 
 
 def delivered(session: Session, row_id: int, worker: str, result: str, now: datetime) -> bool:
@@ -194,19 +202,64 @@ def hold_source(session: Session, source: str, until: datetime, now: datetime) -
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
-def retry(session: Session, row_id: int, now: datetime) -> tuple[Writeback | None, bool]:
-    """An operator's retry: a failed row pending again at once, with its failures forgotten
-    (its attempts kept: the next delivery still looks for an earlier note first). The row (None
-    when there is none) and whether it was failed, and so is retried."""
+RETRIED = "retried"
+RELEASED = "released"
+REOPEN_DROPPED = "retried without its reopen"
+
+
+def retry(session: Session, row_id: int, now: datetime) -> tuple[Writeback | None, str | None]:
+    """An operator's retry: the row (None when there is none) and what was done, None when
+    nothing could be.
+
+    A failed row is pending again at once with its failures forgotten (its attempts kept: the
+    next delivery still looks for an earlier note first); when its case has been resolved
+    again since (a later cycle), the reopen it asked for is stale and is dropped, and its note
+    says so. A pending row held back (a long Retry-After, a backoff) is released to go now. A
+    row in flight or delivered is left alone."""
     row = session.get(Writeback, row_id, with_for_update=True)
-    if row is None or row.state != "failed":
-        return row, False
+    if row is None:
+        return None, None
+    if row.state == "pending" and row.claimed_by is None and row.lease_until is not None:
+        row.lease_until = None
+        row.updated_at = now
+        return row, RELEASED
+    if row.state != "failed":
+        return row, None
+    done = RETRIED
+    if row.reopen and _case_moved_on(session, row):
+        row.reopen = False
+        lines = row.body.split("\n")
+        lines.insert(-1, "(Not reopened: the ticket was solved again before this note landed.)")
+        row.body = "\n".join(lines)
+        row.detail = {**row.detail, "reopen": False}
+        done = REOPEN_DROPPED
     row.state = "pending"
     row.failures = 0
     row.lease_until = None
     row.claimed_by = None
     row.updated_at = now
-    return row, True
+    return row, done
+
+
+def _case_moved_on(session: Session, row: Writeback) -> bool:
+    case = session.get(Case, row.case_id)
+    followup = session.get(FollowUp, row.follow_up_id)
+    return case is not None and followup is not None and case.cycle > followup.cycle
+
+
+def reopen_underway(session: Session, followup_id: int) -> bool:
+    """Whether a reopen of this follow-up's ticket is queued, in flight or delivered: the case
+    is on its way back to the helpdesk, which then owns the next check-in."""
+    found = session.scalar(
+        select(Writeback.id)
+        .where(
+            Writeback.follow_up_id == followup_id,
+            Writeback.reopen.is_(True),
+            Writeback.state.in_(("pending", "delivered")),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 @dataclass(frozen=True)

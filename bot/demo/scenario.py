@@ -195,8 +195,8 @@ def scenario(demo: Demo, fast: bool) -> None:
     )
     demo.moment("still not right, escalated")
     demo.note(
-        "Followup reopened ticket #48227 in Zendesk, so Zendesk's own reopen trigger "
-        "fires back, as it does for any reopen: the ticket is the helpdesk's again."
+        "Followup reopened ticket #48227 in Zendesk (the case is the helpdesk's again), and "
+        "Zendesk's own reopen trigger fires back, as for any reopen: Followup knew already."
     )
     demo.zendesk(event="reopened", **charged_twice, updated_at=demo.clock.now().isoformat())
     demo.moment("the reopen landed in Zendesk, and Zendesk said so")

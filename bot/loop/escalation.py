@@ -20,6 +20,7 @@ from bot.writeback.outbox import queue_handled
 from db import agents as roster_store
 from db import cases as store
 from db import outcomes as outcome_store
+from db import writebacks as writeback_store
 from db.models import FollowUp
 
 log = logging.getLogger("followup.escalation")
@@ -117,13 +118,25 @@ def mark_escalation_handled(
         followup.state = "escalation_handled" if result == "not_resolved" else "done"
         followup.version += 1
         followup.updated_at = now
-        # A case reopened in its helpdesk (by our write-back, or by hand) is the helpdesk's
-        # again: its next close starts a new cycle with its own touches, so none is planned
-        # here; a reopen that arrives later cancels this one (db/cases.py).
-        fresh = result == "not_resolved" and followup.case.status != "reopened"
+        # A case reopened in its helpdesk (by hand, or by our write-back, done or on its way)
+        # is the helpdesk's again: its next close starts a new cycle with its own touches, so
+        # none is planned here. A reopen that arrives later cancels one planned (db/cases.py).
+        handed_back = followup.case.status == "reopened" or writeback_store.reopen_underway(
+            session, followup.id
+        )
+        fresh = result == "not_resolved" and not handed_back
         if fresh:
             _plan_fresh_check_in(session, deps, followup, now)
-        queue_handled(session, deps.settings, followup, user_id, did, now, fresh_check_in=fresh)
+        queue_handled(
+            session,
+            deps.settings,
+            followup,
+            user_id,
+            did,
+            now,
+            fresh_check_in=fresh,
+            handed_back=result == "not_resolved" and handed_back,
+        )
         store.audit(
             session,
             at=now,
@@ -147,7 +160,7 @@ def mark_escalation_handled(
             handled_by=user_id,
             result=result,
             what_we_did=did,
-            handed_back=result == "not_resolved" and not fresh,
+            handed_back=result == "not_resolved" and handed_back,
         )
 
 

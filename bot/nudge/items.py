@@ -317,11 +317,21 @@ def writeback_warning(session: Session, row: NudgeRow) -> str:
     if failed is None:
         return ""
     vendor = SOURCE_NAMES.get(failed.source, failed.source)
-    what = "note and reopen" if failed.reopen else "note"
+    retry = (
+        f"ask whoever runs Followup to run `followup writeback retry {failed.id}` once the "
+        "cause is fixed"
+    )
+    why = failed.last_error or "failed"
+    if not failed.reopen:
+        return (
+            f" ⚠ The note for {vendor} ticket {failed.ticket} did not go through ({why}). "
+            f"Add it there by hand, or {retry}."
+        )
+    # The note goes first: it may be on the ticket with only the reopen left undone.
     return (
-        f" ⚠ The {what} for {vendor} ticket {failed.ticket} did not go through "
-        f"({failed.last_error or 'failed'}). Add it there by hand, or ask whoever runs "
-        f"Followup to run `followup writeback retry {failed.id}` once it is fixed."
+        f" ⚠ Followup could not finish the note and reopen on {vendor} ticket "
+        f"{failed.ticket} ({why}). Check the ticket: if the note is there (it ends "
+        f"“Followup ref {failed.marker}”), only the reopen is left. Finish it by hand, or {retry}."
     )
 
 

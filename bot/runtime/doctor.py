@@ -32,7 +32,7 @@ from bot.runtime.doctor_slack import (
     users_check,
     warned,
 )
-from bot.writeback.transport import Http, RateLimited, Transient, WritebackError
+from bot.writeback.transport import RateLimited, Transient, WritebackError
 from bot.writeback.worker import vendor_for
 from db import agents, digest, migrate
 from db.engine import DATABASE_DOWN, make_engine, make_session_factory
@@ -159,7 +159,7 @@ def _writeback(settings: Settings) -> Iterator[Check]:
     for source, fields in sorted(settings.writeback.items()):
         name = f"{source} write-back"
         try:
-            found = vendor_for(source, fields, Http(timeout=10)).check()
+            found = vendor_for(source, fields).check()
         except (RateLimited, Transient) as error:
             yield warned(name, f"could not check now ({error.reason})", "run doctor again later")
             continue

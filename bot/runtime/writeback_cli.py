@@ -43,9 +43,11 @@ def add_parsers(sub: Any) -> None:
         "retry",
         help="send failed write-backs again (the running bot's next pass delivers them)",
         description=(
-            "Make failed write-backs pending again, with their failures forgotten; the running "
-            "bot's next pass (within seconds) delivers them. A retry still looks for its note "
-            "on the ticket first, so a note that did land is not added twice."
+            "Make failed write-backs pending again, with their failures forgotten (and release "
+            "one held back by a backoff or a Retry-After); the running bot's next pass, within "
+            "seconds, delivers them. A retry still looks for its note on the ticket first, so a "
+            "note that did land is not added twice; a reopen is dropped when the ticket was "
+            "solved again since."
         ),
         epilog=(
             "examples:\n  followup writeback retry 12 13\n  followup writeback retry --all-failed"
@@ -91,15 +93,22 @@ def run(settings: Settings, args: argparse.Namespace, clock: Clock | None = None
             ]
             status = 0
             for row_id in ids:
-                row, retried = outbox.retry(session, row_id, now)
+                row, done = outbox.retry(session, row_id, now)
                 if row is None:
                     print(f"write-back {row_id}: no such write-back")
                     status = 1
-                elif not retried:
-                    print(f"write-back {row_id}: {row.state}, not failed: nothing to retry")
+                elif done is None:
+                    state = "in flight" if row.claimed_by else row.state
+                    print(f"write-back {row_id}: {state}, not failed: nothing to retry")
                     status = 1
                 else:
-                    print(f"write-back {row_id} ({row.source} ticket {row.ticket}): queued again")
+                    what = {
+                        outbox.RETRIED: "queued again",
+                        outbox.RELEASED: "was waiting (a backoff or Retry-After): goes now",
+                        outbox.REOPEN_DROPPED: "queued again, without its reopen: the ticket "
+                        "was solved again since",
+                    }[done]
+                    print(f"write-back {row_id} ({row.source} ticket {row.ticket}): {what}")
             if not ids:
                 print("no failed write-backs")
         return status

@@ -81,15 +81,20 @@ def queue_outcome(
     when = _when(followup, outcome.recorded_at, settings)
     lines = [f"Followup: customer follow-up recorded ({label})."]
     how = CHANNEL_WORDS.get(followup.channel, "")
-    lines.append(f"Followed up by {who}{' ' + how if how else ''}, {when}.")
+    if outcome.result == "skipped":
+        lines.append(f"Skipped by {who}, {when}: the customer was not contacted.")
+    else:
+        lines.append(f"Followed up by {who}{' ' + how if how else ''}, {when}.")
     lines += _said_lines(said)
+    if outcome.result in ("no_reply", "unreachable"):
+        lines.append(f"Followup will remind {who} to try once more, gently.")
     if reopen:
         lines.append(
-            "Reopened by Followup: the resolution did not hold, and it is escalated to the "
-            "team lead in Slack."
+            "Followup reopens this ticket: the resolution did not hold, and it is escalated "
+            "to the team lead in Slack."
             if outcome.result == "not_resolved"
-            else "Reopened by Followup: resolved, but the customer is unhappy with how it went; "
-            "escalated to the team lead in Slack."
+            else "Followup reopens this ticket: resolved, but the customer is unhappy with how "
+            "it went; escalated to the team lead in Slack."
         )
     detail = {
         "event": "outcome_recorded",
@@ -117,8 +122,10 @@ def queue_handled(
     now: datetime,
     *,
     fresh_check_in: bool,
+    handed_back: bool = False,
 ) -> Writeback | None:
-    """The note for a lead's "Handled": what was done this time, and what comes next."""
+    """The note for a lead's "Handled": what was done this time, and what comes next (a fresh
+    check-in; or, `handed_back`, the check-in the ticket's next solve plans)."""
     if not writes_back(settings, followup):
         return None
     who = _name(session, lead_slack_id)
@@ -129,7 +136,7 @@ def queue_handled(
     ]
     if fresh_check_in:
         lines.append("Followup will prompt a fresh check-in with the customer.")
-    elif followup.case.status == "reopened":
+    elif handed_back:
         lines.append(
             "The ticket is open again: Followup plans the next check-in when it is solved."
         )
@@ -148,7 +155,7 @@ def queue_handled(
 def _said_lines(said: Said) -> list[str]:
     lines = []
     if said.skip_reason:
-        lines.append(f"Skipped: {_one_line(said.skip_reason)}")
+        lines.append(f"Why: {_one_line(said.skip_reason)}")
     if said.customer_said:
         lines.append(f"What the customer said: {_one_line(said.customer_said)}")
     if said.root_cause:

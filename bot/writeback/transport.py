@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 TIMEOUT_SECONDS = 10.0
 """Per call: a helpdesk slower than this is treated as down, and the row retried later."""
@@ -88,6 +91,9 @@ class Http:
 
     def __init__(self, timeout: float = TIMEOUT_SECONDS) -> None:
         self.timeout = timeout
+        self.deadline: float | None = None
+        """`time.monotonic()` after which no call starts (the worker sets one per delivery,
+        so a vendor's read-back pages cannot outlast the row's lease)."""
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     def request(
@@ -106,20 +112,27 @@ class Http:
             data = json.dumps(json_body).encode("utf-8")
             sent.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(url, data=data, headers=sent, method=method)
+        timeout = self.timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise Transient(f"{method} {host_of(url)}: out of time for this delivery")
+            timeout = min(timeout, left)
         try:
-            with self._opener.open(request, timeout=self.timeout) as answer:
+            with self._opener.open(request, timeout=timeout) as answer:
                 return Response(answer.status, dict(answer.headers.items()), answer.read())
         except urllib.error.HTTPError as error:
             with error:
                 return Response(error.code, dict(error.headers.items()), error.read())
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             reason = getattr(error, "reason", error)
-            raise Unreachable(f"{method} {_path_only(url)}: no answer ({reason})") from None
+            raise Unreachable(f"{method} {host_of(url)}: no answer ({reason})") from None
 
 
-def _path_only(url: str) -> str:
-    """The URL without its query (a vendor may take a token there)."""
-    return url.split("?", 1)[0]
+def host_of(url: str) -> str:
+    """Only the host of a URL, for messages: its path or query may carry a secret (a Zapier
+    or Make hook's URL does)."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1] or "?"
 
 
 def wait_seconds(retry_after: str | None, now: datetime) -> float | None:
@@ -128,9 +141,11 @@ def wait_seconds(retry_after: str | None, now: datetime) -> float | None:
     if retry_after is None:
         return None
     try:
-        return max(0.0, float(retry_after))
+        seconds = float(retry_after)
     except ValueError:
         pass
+    else:  # "inf" waits for ever (the worker caps it); "nan" says nothing
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = parsedate_to_datetime(retry_after)
     except (TypeError, ValueError):

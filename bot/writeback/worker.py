@@ -23,6 +23,8 @@ credential (the vendors' errors are built that way: bot/writeback/transport.py).
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -40,6 +42,7 @@ from bot.writeback.transport import (
 )
 from bot.writeback.vendors.base import Job, Vendor
 from bot.writeback.vendors.registry import writer
+from db import cases as case_store
 from db import dm_refreshes
 from db import writebacks as outbox
 from db.writebacks import Claimed
@@ -50,10 +53,13 @@ INTERVAL_SECONDS = 10
 """The scheduler runs a pass this often: a note lands within seconds of the click."""
 BATCH = 25
 """Rows claimed per pass; the next pass takes the rest."""
-LEASE = timedelta(minutes=3)
-"""Longer than a delivery's worst case (three calls of `transport.TIMEOUT_SECONDS`)."""
-MIN_LEASE_LEFT = timedelta(minutes=1)
-"""A claim with less left is given back rather than started: no two deliveries overlap."""
+LEASE = timedelta(minutes=10)
+"""A claim's lease, renewed as each row's delivery starts (bot clock)."""
+DELIVERY_BUDGET = timedelta(minutes=8)
+"""Real time one delivery may take, read-backs included: no call starts after it, so every
+call ends well inside the lease (`Http.deadline`)."""
+MAX_RATE_WAIT = timedelta(hours=1)
+"""The longest a 429's Retry-After holds a helpdesk: a larger (or unreadable) one is capped."""
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(minutes=30)
 MAX_FAILURES = 10
@@ -70,25 +76,33 @@ class WritebackReport(PassReport):
     rate_limited: int = 0
     failed: int = 0
     given_back: int = 0
+    unsettled: int = 0
+    """Rows that could not even be settled (the database gone mid-pass): leased, retried."""
 
     def summary(self) -> str:
         return (
             f"claimed {self.claimed}, delivered {self.delivered}, retrying {self.retrying}, "
             f"rate-limited {self.rate_limited}, failed {self.failed}, "
-            f"given back {self.given_back}"
+            f"given back {self.given_back}, unsettled {self.unsettled}"
         )
 
 
-_WRITERS: dict[tuple[str, tuple[tuple[str, str], ...]], Vendor] = {}
+_WRITERS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Vendor, Http]] = {}
 """One client per source and settings, kept for the process (Help Scout's token lives in it)."""
 
 
-def vendor_for(source: str, settings: Mapping[str, str], http: Http | None = None) -> Vendor:
+def _vendor_and_http(source: str, settings: Mapping[str, str]) -> tuple[Vendor, Http]:
     key = (source, tuple(sorted(settings.items())))
     found = _WRITERS.get(key)
     if found is None:
-        found = _WRITERS[key] = writer(source, settings, http or Http())
+        http = Http()
+        found = _WRITERS[key] = (writer(source, settings, http), http)
     return found
+
+
+def vendor_for(source: str, settings: Mapping[str, str]) -> Vendor:
+    """The process's client for `source` (doctor checks through the one the bot uses)."""
+    return _vendor_and_http(source, settings)[0]
 
 
 def deliver_writebacks(deps: Deps) -> WritebackReport:
@@ -108,15 +122,37 @@ def deliver_writebacks(deps: Deps) -> WritebackReport:
         if item.source in held:
             _give_back(deps, item, report, held[item.source])
             continue
-        if deps.clock.now() + MIN_LEASE_LEFT > item.lease_until:
-            _give_back(deps, item, report, deps.clock.now())
+        try:
+            until = _renewed_delivery(deps, item, configured[item.source], report)
+        except Exception:  # the database, or a bug: the rest of the batch still goes
+            log.exception("write-back %s: could not be settled; its lease will expire", item.id)
+            report.add(unsettled=1)
             continue
-        until = _deliver(deps, item, vendor_for(item.source, configured[item.source]), report)
         if until is not None:
             held[item.source] = until
     if claimed:
         log.info("write-back pass: %s", report.summary())
     return report
+
+
+def _renewed_delivery(
+    deps: Deps, item: Claimed, settings: Mapping[str, str], report: WritebackReport
+) -> datetime | None:
+    """Renew the row's lease for its own delivery (the batch's may be running short), then
+    deliver it within a budget shorter than that lease: no other instance can take the row
+    while a call of this one may still land."""
+    now = deps.clock.now()
+    with deps.session_factory.begin() as session:
+        ours = outbox.renew(session, item.id, deps.worker, now + LEASE, now)
+    if not ours:
+        log.warning("write-back %s: its claim was taken over before delivery", item.id)
+        return None
+    vendor, http = _vendor_and_http(item.source, settings)
+    http.deadline = time.monotonic() + DELIVERY_BUDGET.total_seconds()
+    try:
+        return _deliver(deps, item, vendor, report)
+    finally:
+        http.deadline = None
 
 
 def deliver_due(deps: Deps) -> WritebackReport:
@@ -160,8 +196,12 @@ def _deliver(deps: Deps, item: Claimed, vendor: Vendor, report: WritebackReport)
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
         ours = outbox.delivered(session, item.id, deps.worker, done.result, now)
-        if ours and item.attempts > 1:  # the DM may say it failed: bring it up to date
-            dm_refreshes.enqueue_followups(session, [item.follow_up_id], now)
+        refresh = [item.follow_up_id] if ours and item.attempts > 1 else []  # it said "failed"
+        if ours and item.reopen:
+            # The ticket is open in the helpdesk: so is the case here, and its DM says so.
+            cancelled = case_store.reopened_by_writeback(session, item.case_id, now)
+            refresh += [item.follow_up_id, *(f.id for f in cancelled if f.slack_ts)]
+        dm_refreshes.enqueue_followups(session, sorted(set(refresh)), now)
     if not ours:
         log.warning("write-back %s: delivered after its claim was taken over", item.id)
     log.info(
@@ -182,8 +222,13 @@ def _rate_limited(
 ) -> datetime:
     now = deps.clock.now()
     seconds = wait_seconds(limited.retry_after, now)
-    wait = timedelta(seconds=seconds) if seconds is not None else DEFAULT_RATE_WAIT
-    until = now + max(wait, timedelta(seconds=1))
+    if seconds is None:
+        wait = DEFAULT_RATE_WAIT
+    elif not math.isfinite(seconds) or seconds > MAX_RATE_WAIT.total_seconds():
+        wait = MAX_RATE_WAIT
+    else:
+        wait = max(timedelta(seconds=seconds), timedelta(seconds=1))
+    until = now + wait
     with deps.session_factory.begin() as session:
         outbox.retry_later(session, item.id, deps.worker, until, limited.reason, now, failed=False)
         outbox.hold_source(session, item.source, until, now)

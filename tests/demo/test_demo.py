@@ -54,9 +54,9 @@ def test_the_fast_demo_runs_the_loop_and_writes_a_readable_record(tmp_path: Path
     # ticket there, Zendesk's reopen trigger answers, and the next solve plans the check-in,
     # which owns that the case came back and states the second fix.
     assert "Zendesk ticket 48227: internal note" in transcript
-    assert "Reopened by Followup: the resolution did not hold" in transcript
+    assert "Followup reopens this ticket: the resolution did not hold" in transcript
     assert "Zendesk ticket 48227: status:\n   │ solved → open" in transcript
-    assert "ticket #48227 reopened → accepted" in transcript
+    assert "ticket #48227 reopened → duplicate" in transcript, "Followup reopened it already"
     assert "Handled by Grace Hopper" in transcript and "open again" in transcript
     assert "Intercom ticket 9041: internal note" in transcript
     assert "Your CRM (signed event), case CRM-5521: internal note" in transcript

@@ -3,7 +3,7 @@
 40 Zendesk tickets each owe a note and a reopen. The helpdesk sandbox (in this process) lets
 every call land and then holds its answer 50 ms, so a kill most often lands after Zendesk has
 the note and before our database knows. Each run is SIGKILLed at a random moment, and the
-next starts one lease (3 minutes) later in the bot's time, so the killed run's claims are
+next starts 11 minutes later in the bot's time, so the killed run's claims are
 taken again; a retried claim looks for its marker on the ticket before adding the note. At the
 end every ticket has exactly one note, carrying its row's marker, and is open; every row is
 delivered.
@@ -112,7 +112,7 @@ def test_sigkilled_write_back_lands_every_note_once_and_reopens_every_ticket(
     now, kills = START, 0
     for _ in range(KILLS):
         kills += run(env, now, kill_after=0.8 + rng.random() * 0.8)
-        now += timedelta(minutes=4)  # past the 3-minute lease of the killed run's claims
+        now += timedelta(minutes=11)  # past the 10-minute lease of the killed run's claims
     run(env, now, kill_after=None)
 
     assert kills == KILLS, "every run was killed mid-way (raise the delay if not)"

@@ -23,7 +23,7 @@ from bot.sandbox.helpdesks import HelpdeskSandbox
 from bot.sandbox.waiting import wait_for
 from bot.writeback.worker import deliver_writebacks
 from db.agents import by_slack_id
-from db.models import FollowUp, Writeback
+from db.models import Case, FollowUp, Writeback
 from tests.handlers.views.test_outcome import click, make_lead, opened_modal
 from tests.nudging import FRIDAY_10_UTC, MONDAY_10_UTC, nudge
 
@@ -137,11 +137,11 @@ def test_still_not_right_reopens_and_the_leads_handled_is_noted_after_it(
     assert ticket.history == ["solved", "open"]
     outcome_note, handled_note = ticket.notes
     assert outcome_note.private and handled_note.private
-    assert "Reopened by Followup: the resolution did not hold" in outcome_note.body
+    assert "Followup reopens this ticket: the resolution did not hold" in outcome_note.body
     assert "What the customer said: The second charge is back" in outcome_note.body
     assert "Handled by Grace Hopper" in handled_note.body
     assert "What we did: Refunded again and fixed the billing retry" in handled_note.body
-    assert "fresh check-in" in handled_note.body
+    assert "open again: Followup plans the next check-in when it is solved" in handled_note.body
 
 
 def test_a_case_logged_by_hand_owes_its_helpdesk_nothing(wb_bot: Any) -> None:
@@ -277,50 +277,84 @@ def open_touches(bot: Any) -> list[tuple[int, str]]:
         ]
 
 
-def test_a_ticket_our_reopen_put_back_in_the_queue_gets_one_check_in_not_two(
+def solved_again(bot: Any, source: str, ticket: str) -> None:
+    """The agent solves the reopened ticket in the helpdesk: its close webhook arrives."""
+    with bot.deps.session_factory.begin() as session:
+        accept_case(
+            session,
+            bot.deps,
+            ClosedCase(
+                source=source,
+                external_id=ticket,
+                subject="Charged twice for November",
+                closed_at=bot.clock.now() + timedelta(hours=2),
+                owner_email="ada@example.com",
+            ),
+            actor="test",
+            surface="webhook",
+        )
+
+
+def case_status(bot: Any, ticket: str) -> str:
+    with bot.deps.session_factory() as session:
+        found = session.scalar(select(Case).where(Case.external_id == ticket))
+        assert found is not None
+        return found.status
+
+
+def test_our_reopen_hands_the_case_back_and_its_next_solve_plans_the_one_check_in(
     wb_bot: Any, helpdesk: HelpdeskSandbox
 ) -> None:
-    """The reopen hands the case back to the helpdesk: the lead's "Handled" plans no fresh
-    check-in of its own, since the helpdesk's next close starts a cycle with its own touch."""
+    """The reopen puts the ticket back in the helpdesk's queue: the case is reopened here when
+    it lands (whether or not the helpdesk's own reopen trigger is set up), the lead's
+    "Handled" plans no check-in of its own, and the helpdesk's next solve starts the cycle
+    whose touch is the check-in. The customer hears once."""
     helpdesk.add_ticket("zendesk", "4711")
     dm = closed_at_vendor(wb_bot, "zendesk", "4711")
     make_lead(wb_bot)
     record(wb_bot, dm, "not_resolved", said="The second charge is back")
     deliver_writebacks(wb_bot.deps)
-    reopen_arrives(wb_bot, "zendesk", "4711")
+    assert case_status(wb_bot, "4711") == "reopened", "no reopen webhook needed"
     handle(wb_bot, dm, "Refunded again")
     assert open_touches(wb_bot) == []
     deliver_writebacks(wb_bot.deps)
     handled_note = helpdesk.ticket("zendesk", "4711").notes[-1].body
     assert "open again: Followup plans the next check-in when it is solved" in handled_note
     assert "fresh check-in" not in handled_note
+    reopen_arrives(wb_bot, "zendesk", "4711")  # the helpdesk's own trigger, if set up
+    solved_again(wb_bot, "zendesk", "4711")
+    assert [cycle for cycle, _ in open_touches(wb_bot)] == [2], "one touch: the new cycle's"
+    shown = json.dumps(wb_bot.sandbox.message(dm["channel"], dm["ts"])["blocks"])
+    assert "the case is back in the helpdesk" in shown and "fresh check-in" not in shown
 
 
-def test_a_check_in_planned_before_the_reopen_arrived_gives_way_to_the_next_cycle(
+def test_a_handled_before_the_reopen_lands_plans_nothing_either(
     wb_bot: Any, helpdesk: HelpdeskSandbox
 ) -> None:
     helpdesk.add_ticket("zendesk", "4711")
     dm = closed_at_vendor(wb_bot, "zendesk", "4711")
     make_lead(wb_bot)
     record(wb_bot, dm, "not_resolved")
-    handle(wb_bot, dm, "Refunded again")  # the lead is quicker than the helpdesk's webhook
+    handle(wb_bot, dm, "Refunded again")  # the lead is quicker than the write-back pass
+    assert open_touches(wb_bot) == [], "the reopen is on its way: the helpdesk plans it"
+    [post] = wb_bot.sandbox.messages("C0ESCALATE")
+    assert "the case is back in the helpdesk" in json.dumps(post["blocks"])
+
+
+def test_when_the_reopen_failed_the_lead_s_handled_plans_the_fresh_check_in(
+    wb_bot: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    """No ticket 4711 in Zendesk: the reopen fails, the helpdesk never took the case back, so
+    the check-in stays Followup's to plan; a reopen that comes later cancels it."""
+    dm = closed_at_vendor(wb_bot, "zendesk", "4711")
+    make_lead(wb_bot)
+    record(wb_bot, dm, "not_resolved")
+    assert deliver_writebacks(wb_bot.deps).failed == 1
+    handle(wb_bot, dm, "Refunded again")
     assert [t for _, t in open_touches(wb_bot)] == ["check_in"]
     reopen_arrives(wb_bot, "zendesk", "4711")
     assert open_touches(wb_bot) == [], "the reopen cancelled the fresh check-in"
-    with wb_bot.deps.session_factory.begin() as session:  # solved again in Zendesk
-        accept_case(
-            session,
-            wb_bot.deps,
-            ClosedCase(
-                source="zendesk",
-                external_id="4711",
-                subject="Charged twice for November",
-                closed_at=wb_bot.clock.now() + timedelta(hours=2),
-                owner_email="ada@example.com",
-            ),
-            actor="test",
-            surface="webhook",
-        )
+    solved_again(wb_bot, "zendesk", "4711")
     assert {cycle for cycle, _ in open_touches(wb_bot)} == {2}, "the new cycle's touches alone"
 
 
@@ -346,3 +380,60 @@ def test_each_helpdesk_shows_the_note_and_the_reopen_after_the_slack_actions(
     assert "Refunded again and fixed the billing retry" in handled_note.body
     markers = [r.marker for r in rows(wb_bot)]
     assert [m in n.body for m, n in zip(markers, ticket.notes, strict=True)] == [True, True]
+
+
+NOTE_CALLS = {
+    "zendesk": ("PUT", "/tickets/"),
+    "freshdesk": ("POST", "/notes"),
+    "zammad": ("PUT", "/tickets/"),
+    "jira": ("POST", "/comment"),
+    "hubspot": ("POST", "/objects/notes"),
+    "helpscout": ("POST", "/notes"),
+    "front": ("POST", "/comments"),
+    "chatwoot": ("POST", "/messages"),
+    "intercom": ("POST", "/reply"),
+}
+"""The call that adds the note, per vendor (each module's header cites it)."""
+
+
+@pytest.mark.parametrize("source", sorted(NOTE_CALLS))
+def test_a_note_that_landed_while_the_call_timed_out_is_not_added_again(
+    helpdesk: HelpdeskSandbox, source: str
+) -> None:
+    """The vendor took the note but its answer never came: the retry reads the ticket, finds
+    the marker, and only finishes the reopen."""
+    from bot.writeback.transport import Transient
+    from tests.writeback.conftest import client_for, job
+
+    ticket = helpdesk.add_ticket(source, TICKETS[source])
+    method, path = NOTE_CALLS[source]
+    client = client_for(helpdesk, source, timeout=0.2)
+    client.check()  # signed in (Help Scout's token), as a running bot would be
+    helpdesk.hang(source, 0.6, apply=True, method=method, path_contains=path)
+    with pytest.raises(Transient):
+        client.deliver(job(source, TICKETS[source], reopen=True))
+    assert len(ticket.notes) == 1, "the note landed although the client timed out"
+    client.deliver(job(source, TICKETS[source], reopen=True, retried=True))
+    assert len(ticket.notes) == 1
+    assert ticket.status != ticket.history[0], "reopened"
+
+
+def test_a_skip_says_nobody_was_contacted(wb_bot: Any, helpdesk: HelpdeskSandbox) -> None:
+    dm = nudge(wb_bot, subject="Refund missing on the March invoice")
+    click(wb_bot, dm, ids.ACTION_SKIP)
+    modal = opened_modal(wb_bot, "U0AGENT", ids.VIEW_SKIP)
+    reason = {"reason": "Customer asked not to be contacted again"}
+    assert wb_bot.driver.submit_view("U0AGENT", modal["id"], reason).status == 200
+    deliver_writebacks(wb_bot.deps)
+    [note] = helpdesk.ticket("generic", "ZD-77").notes
+    assert "Skipped by Ada Lovelace" in note.body and "was not contacted" in note.body
+    assert "Followed up by" not in note.body
+    assert "Why: Customer asked not to be contacted again" in note.body
+
+
+def test_a_no_reply_says_another_try_comes(wb_bot: Any, helpdesk: HelpdeskSandbox) -> None:
+    record(wb_bot, nudge(wb_bot), "no_reply")
+    deliver_writebacks(wb_bot.deps)
+    [note] = helpdesk.ticket("generic", "ZD-77").notes
+    assert "No reply yet" in note.body
+    assert "Followup will remind Ada Lovelace to try once more" in note.body

@@ -17,7 +17,7 @@ from bot.writeback import worker
 from bot.writeback.outbox import queue_outcome
 from bot.writeback.transport import wait_seconds
 from bot.writeback.worker import deliver_writebacks
-from db.models import FollowUp, Outcome, Writeback
+from db.models import Case, FollowUp, Outcome, Writeback
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -160,3 +160,99 @@ def test_two_instances_deliver_each_note_once(make_bot: Any, helpdesk: HelpdeskS
     assert {r.state for r in found} == {"delivered"}
     assert {r.attempts for r in found} == {1}, "no row was claimed twice"
     assert notes_per_ticket(helpdesk) == [1]
+
+
+def test_an_unreachable_receiver_is_named_by_host_never_by_its_secret_path() -> None:
+    """Zapier and Make hook URLs carry their secret in the path: a failure's reason goes to
+    logs, the DM and `writeback list`, so it names the host alone."""
+    import socket
+
+    from bot.writeback.transport import Http, Unreachable
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(Unreachable) as failed:
+        Http(timeout=1).request(
+            "POST", f"http://127.0.0.1:{port}/hooks/s3cr3t-path?k=v", data=b"{}"
+        )
+    assert f"127.0.0.1:{port}" in failed.value.reason
+    assert "s3cr3t" not in failed.value.reason and "hooks" not in failed.value.reason
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "held_for"),
+    [
+        ("inf", worker.MAX_RATE_WAIT),
+        ("1e20", worker.MAX_RATE_WAIT),
+        ("999999999", worker.MAX_RATE_WAIT),
+        ("nan", worker.DEFAULT_RATE_WAIT),
+    ],
+)
+def test_an_absurd_retry_after_holds_the_helpdesk_an_hour_at_most(
+    wb_deps: Any, helpdesk: HelpdeskSandbox, retry_after: str, held_for: timedelta
+) -> None:
+    owe_notes(wb_deps, helpdesk, 3)
+    helpdesk.fail("zendesk", 429, retry_after=retry_after)
+    report = deliver_writebacks(wb_deps)
+    assert (report.rate_limited, report.given_back) == (1, 2)
+    held = {r.lease_until for r in rows(wb_deps)}
+    assert held == {START + held_for}, "capped: not a crash, nor years"
+    wb_deps.clock.set(START + held_for)
+    assert deliver_writebacks(wb_deps).delivered == 3
+
+
+def test_an_operator_can_release_rows_held_back_and_a_stale_reopen_is_dropped(
+    wb_deps: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    from db import writebacks as outbox
+
+    [ticket] = owe_notes(wb_deps, helpdesk, 1)
+    helpdesk.fail("zendesk", 429, retry_after="3000")
+    deliver_writebacks(wb_deps)
+    [row] = rows(wb_deps)
+    with wb_deps.session_factory.begin() as session:
+        assert outbox.retry(session, row.id, START)[1] == outbox.RELEASED
+    helpdesk.reset()  # the ticket is gone (deleted in Zendesk): a 404 fails the row for good
+    assert deliver_writebacks(wb_deps).failed == 1, "released: it went at once"
+    with wb_deps.session_factory.begin() as session:  # meanwhile, solved again: a new cycle
+        session.get(Case, row.case_id).cycle += 1
+    helpdesk.add_ticket("zendesk", ticket)  # restored
+    with wb_deps.session_factory.begin() as session:
+        assert outbox.retry(session, row.id, START)[1] == outbox.REOPEN_DROPPED
+    assert deliver_writebacks(wb_deps).delivered == 1
+    landed = helpdesk.ticket("zendesk", ticket)
+    assert landed.status == "solved", "not reopened: it was solved again since"
+    assert "Not reopened: the ticket was solved again" in landed.notes[-1].body
+
+
+def test_a_row_that_cannot_be_settled_does_not_stop_the_others(
+    wb_deps: Any, helpdesk: HelpdeskSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owe_notes(wb_deps, helpdesk, 3)
+    real = worker._deliver
+    calls = []
+
+    def flaky(deps: Any, item: Any, vendor: Any, report: Any) -> Any:
+        calls.append(item.id)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real(deps, item, vendor, report)
+
+    monkeypatch.setattr(worker, "_deliver", flaky)
+    report = deliver_writebacks(wb_deps)
+    assert (report.unsettled, report.delivered) == (1, 2)
+
+
+def test_no_call_starts_after_a_deliverys_deadline(helpdesk: HelpdeskSandbox) -> None:
+    """The worker gives each delivery a budget shorter than the row's lease: a vendor still
+    paging through a ticket's notes stops, and no other instance can meet a call in flight."""
+    import time
+
+    from bot.writeback.transport import Http, Transient
+
+    http = Http(timeout=2)
+    http.deadline = time.monotonic() - 0.001
+    with pytest.raises(Transient, match="out of time"):
+        http.request("GET", helpdesk.url("zendesk") + "/api/v2/users/me")
+    assert helpdesk.calls() == []

@@ -53,6 +53,10 @@ def test_defaults_fill_the_optional_fields() -> None:
         ({"WRITEBACK_INTERCOM_ADMIN_ID": "12 34"}, "WRITEBACK_INTERCOM_ADMIN_ID is malformed"),
         ({"WRITEBACK_GENERIC_SECRET": "tiny-secret"}, "WRITEBACK_GENERIC_SECRET is too short"),
         ({"WRITEBACK_ZENDSK_TOKEN": "x"}, "WRITEBACK_ZENDSK_TOKEN is not a write-back variable"),
+        (
+            {"WRITEBACK_ZENDESK_URL": "http://acme.zendesk.com"},
+            "WRITEBACK_ZENDESK_URL must be https",
+        ),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], message: str) -> None:

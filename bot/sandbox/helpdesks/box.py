@@ -24,6 +24,14 @@ class _Fault:
     hang_seconds: float = 0.0
     apply: bool = False
     """A hang that lets the call land first: the client times out on a change that happened."""
+    method: str | None = None
+    path_contains: str | None = None
+    """Only calls with this method and path part meet the fault (others pass it by)."""
+
+    def meets(self, request: Request) -> bool:
+        return self.method in (None, request.method) and (
+            self.path_contains is None or self.path_contains in request.path
+        )
 
 
 class HelpdeskSandbox:
@@ -140,12 +148,29 @@ class HelpdeskSandbox:
         with self._lock:
             self._faults.setdefault(source, []).append(_Fault(status, times, retry_after))
 
-    def hang(self, source: str, seconds: float, times: int = 1, apply: bool = False) -> None:
+    def hang(
+        self,
+        source: str,
+        seconds: float,
+        times: int = 1,
+        apply: bool = False,
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+    ) -> None:
         """Hold the next `times` calls `seconds` before answering; `apply`: let the call land
-        first, so a client that times out missed a change that happened."""
+        first, so a client that times out missed a change that happened. `method` and
+        `path_contains` narrow it to the calls that match (the one that adds a note, say)."""
         with self._lock:
             self._faults.setdefault(source, []).append(
-                _Fault(None, times, hang_seconds=seconds, apply=apply)
+                _Fault(
+                    None,
+                    times,
+                    hang_seconds=seconds,
+                    apply=apply,
+                    method=method,
+                    path_contains=path_contains,
+                )
             )
 
     def down(self, source: str, seconds: float) -> None:
@@ -170,7 +195,7 @@ class HelpdeskSandbox:
         request = Request(
             verb, "/" + rest, dict(parse_qsl(parts.query, keep_blank_values=True)), headers, body
         )
-        fault = self._take_fault(source)
+        fault = self._take_fault(source, request)
         if fault is not None and fault.status is not None:
             answer = Answer(
                 fault.status,
@@ -179,7 +204,9 @@ class HelpdeskSandbox:
             )
         elif fault is not None:
             answer = module.handle(self, request) if fault.apply else Answer(504, "timeout")
+            self._record(source, request, answer)  # when it happened, not when it answers
             time.sleep(fault.hang_seconds)
+            return answer
         else:
             answer = module.handle(self, request)
         self._record(source, request, answer)
@@ -188,12 +215,12 @@ class HelpdeskSandbox:
     def upgrade(self, handler: Any) -> None:  # no WebSockets here
         raise NotImplementedError
 
-    def _take_fault(self, source: str) -> _Fault | None:
+    def _take_fault(self, source: str, request: Request) -> _Fault | None:
         with self._lock:
             if self._down_until.get(source, 0.0) > time.monotonic():
                 return _Fault(503, 1)
             queue = self._faults.get(source) or []
-            if not queue:
+            if not queue or not queue[0].meets(request):
                 return None
             fault = queue[0]
             fault.times -= 1

@@ -58,6 +58,7 @@ _ISSUE = re.compile(rf"^{_API}/issue/([^/]+)$")
 _TRANSITIONS = re.compile(rf"^{_API}/issue/([^/]+)/transitions$")
 _COMMENTS = re.compile(r"^/rest/servicedeskapi/request/([^/]+)/comment$")
 _MYSELF = re.compile(rf"^{_API}/myself$")
+_COMMENT = re.compile(rf"^{_API}/issue/([^/]+)/comment/([0-9]+)$")
 
 
 def settings(box: Box) -> dict[str, str]:
@@ -108,6 +109,14 @@ def handle(box: Box, request: Request) -> Answer:
     found = _ISSUE.match(path)
     if found and request.method == "GET":
         return _issue(box, found.group(1))
+    found = _COMMENT.match(path)
+    if found and request.method == "DELETE":  # platform API: Delete comment, 204
+        ticket = box.find("jira", found.group(1))
+        kept = [n for n in ticket.notes if n.id != found.group(2)] if ticket else []
+        if ticket is None or len(kept) == len(ticket.notes):
+            return _platform_error(404, "Can not find a comment for the id: " + found.group(2))
+        ticket.notes[:] = kept
+        return Answer(204, "")
     return _platform_error(404, "null for uri: " + path)
 
 

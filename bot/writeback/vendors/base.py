@@ -9,6 +9,7 @@ field) and the `Http` client. It raises `Transient`, `RateLimited` or `Permanent
 from __future__ import annotations
 
 import base64
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,10 +84,27 @@ def ok(response: Response, call: str, code_key: str | None = None) -> Response:
     raise fail_for(response, call, code)
 
 
+def plain_html(text: str) -> str:
+    """Plain text as HTML that shows it as typed: each line escaped (so a customer's words
+    never become a link, an image or markup), `<br>` between lines; the `fu-...` marker has
+    nothing to escape."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<div>" + "<br>".join(html.escape(line) for line in lines) + "</div>"
+
+
 def has_marker(texts: list[str], marker: str) -> bool:
     """Whether any of a ticket's notes (as the vendor returns them: text or HTML) carries
     `marker`."""
     return any(marker in (text or "") for text in texts)
 
 
-__all__ = ["Delivered", "Http", "Job", "Vendor", "basic_auth", "has_marker", "ok"]
+__all__ = [
+    "Delivered",
+    "Http",
+    "Job",
+    "Vendor",
+    "basic_auth",
+    "has_marker",
+    "ok",
+    "plain_html",
+]

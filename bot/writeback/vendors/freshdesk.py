@@ -39,12 +39,11 @@ support articles; where only SDKs confirm a detail, they are named:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any
 
 from bot.writeback.transport import Http, Permanent, Response, Transient, fail_for
-from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker
+from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker, plain_html
 
 OPEN = 2
 SCOPES: dict[Any, str] = {1: "global", 2: "group", 3: "restricted"}
@@ -132,10 +131,8 @@ class Freshdesk:
 
 
 def note_html(text: str) -> str:
-    """The plain-text note as the HTML Freshdesk wants: each line escaped, `<br>` between
-    lines (the marker, letters, digits and a hyphen, comes through unchanged)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "<div>" + "<br>".join(html.escape(line) for line in lines) + "</div>"
+    """The plain-text note as the HTML Freshdesk wants (`plain_html`)."""
+    return plain_html(text)
 
 
 def _ok(response: Response, call: str) -> Response:

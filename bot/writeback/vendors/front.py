@@ -123,7 +123,8 @@ class Front:
 
 def comment_markdown(text: str, keep: str = "") -> str:
     """The plain-text note as Markdown that renders as the same text: HTML's special
-    characters as entities, Markdown punctuation escaped, line breaks kept as hard breaks.
+    characters as entities, Markdown punctuation escaped, no "@" mention, line breaks kept as
+    hard breaks.
     `keep` (the marker) is left exactly as it is, so a read-back finds it; `-` is escaped only
     at a line's start, so a marker like `fu-...` needs no help anyway."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -132,6 +133,10 @@ def comment_markdown(text: str, keep: str = "") -> str:
 
 def _markdown_line(line: str) -> str:
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # "@name" in a comment mentions a teammate, who is notified and given access to the
+    # conversation (Front's changelog on comment mentions): a word joiner after "@" keeps a
+    # customer's words from mentioning anyone, and shows nothing.
+    line = line.replace("@", "@\u2060")
     line = _MARKDOWN.sub(r"\\\1", line)
     return _LINE_START.sub(r"\1\\\2", line, count=1)
 

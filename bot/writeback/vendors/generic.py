@@ -23,7 +23,7 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from bot.writeback.transport import Http, Permanent
+from bot.writeback.transport import Http, Permanent, host_of
 from bot.writeback.vendors.base import Delivered, Job, ok
 
 TIMESTAMP_HEADER = "X-Followup-Timestamp"
@@ -61,4 +61,4 @@ class Generic:
 
     def check(self) -> str:
         """Nothing to read: the receiver is any system. The settings parse, so say where."""
-        return f"events go to {self.url.split('?', 1)[0]} (not called by this check)"
+        return f"events go to {host_of(self.url)} (not called by this check)"

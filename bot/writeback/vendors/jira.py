@@ -49,7 +49,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.writeback.transport import Http, Permanent, Response, fail_for
+from bot.writeback.transport import Http, Permanent, Response, WritebackError, fail_for
 from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker
 
 OPEN_CATEGORIES = ("new", "indeterminate")
@@ -70,6 +70,8 @@ class Jira:
         self.http = http
         self.headers = {"Authorization": basic_auth(settings["EMAIL"], settings["TOKEN"])}
         self.transition = (settings.get("REOPEN_TRANSITION") or "").strip()
+        self._agent_checked = False
+        """`myself` said this is a licensed agent's account (once per process)."""
 
     def deliver(self, job: Job) -> Delivered:
         issue = _issue_ref(job.ticket)
@@ -85,6 +87,9 @@ class Jira:
         text = wiki(body)
         if len(text) > MAX_BODY:
             raise Permanent(f"add comment: the note is longer than Jira's {MAX_BODY} characters")
+        if not self._agent_checked:  # a customer account's comments are public: never post one
+            self.check()
+            self._agent_checked = True
         answer = self._call(
             "POST",
             f"/rest/servicedeskapi/request/{issue}/comment",
@@ -93,11 +98,25 @@ class Jira:
         )
         comment = _object(answer)
         if comment.get("public") is not False:
+            # The account lost its agent licence since it was checked: the customer can see
+            # this comment. Take it down at once (platform API) and fail the row.
+            gone = self._delete_comment(issue, str(comment.get("id") or ""))
             raise Permanent(
                 "add comment: Jira made the comment public (the account is not an agent of "
-                "this service project)"
+                f"this service project); {gone}"
             )
         return str(comment.get("id") or "")
+
+    def _delete_comment(self, issue: str, comment_id: str) -> str:
+        if not comment_id.isdigit():
+            return "it could not be deleted (no comment id): delete it by hand"
+        try:
+            self._call(
+                "DELETE", f"/rest/api/3/issue/{issue}/comment/{comment_id}", "delete comment"
+            )
+        except WritebackError as error:
+            return f"it could not be deleted ({error.reason}): delete it by hand"
+        return "it was deleted at once"
 
     def _reopen(self, issue: str) -> str:
         issue_answer = self._call("GET", f"/rest/api/3/issue/{issue}?fields=status", "get issue")

@@ -5,16 +5,22 @@ ticketing/) and its "Creating and updating tickets" guide:
 
 - **Auth**: HTTP Basic with `{email}/token:{api_token}` (API token authentication; the token
   from Admin Center > Apps and integrations > Zendesk API). A wrong one is 401.
-- **Note**: `PUT /api/v2/tickets/{ticket_id}` with `{"ticket": {"comment": {"body": ...,
+- **Note**: `PUT /api/v2/tickets/{ticket_id}` with `{"ticket": {"comment": {"html_body": ...,
   "public": false}}}`; `public: false` makes it an internal note the requester never sees.
+  `html_body` ("the comment formatted as HTML"), escaped, rather than `body`, which Zendesk
+  renders as Markdown: a customer's `[text](url)` would become a link in the note.
 - **Reopen**: the same call with `"status": "open"` beside the comment, so the note and the
   state change are one audit.
 - **Closed tickets**: "Once a ticket is closed (as distinct from solved), it can't be reopened";
   an update answers 422 `RecordInvalid` ("Status: closed prevents ticket update"). Then
   `POST /api/v2/tickets` with `via_followup_source_id` (the closed ticket) creates a follow-up
-  ticket, which inherits the parent's tags; its first comment is our note, internal.
+  ticket, which inherits the parent's tags; its first comment is our note, internal. The
+  request carries `Idempotency-Key: <marker>` (Ticketing API introduction, "Idempotency": a
+  repeated create with the same key within two hours returns the first ticket), and a retry
+  first reads the closed ticket's `followup_ids` for a follow-up already carrying the marker.
 - **Read back**: `GET /api/v2/tickets/{ticket_id}/comments?sort_order=desc`: a retry after a
-  timeout looks for its marker in the newest comments before sending again.
+  timeout looks for its marker in the newest comments (`body`, the plain text) before sending
+  again; `GET /api/v2/tickets/{ticket_id}` gives a closed ticket's `followup_ids`.
 - **Check**: `GET /api/v2/users/me` (the token's user; `role` must be agent or admin).
 - **Limits**: 429 with `Retry-After` (seconds) past the plan's requests per minute, and at most
   30 updates of one ticket by one user in 10 minutes ("Update Ticket" endpoint limit).
@@ -22,13 +28,15 @@ ticketing/) and its "Creating and updating tickets" guide:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from bot.writeback.transport import Http, Permanent
-from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker, ok
+from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker, ok, plain_html
 
 CLOSED_MESSAGE = "closed prevents ticket update"
+_NUMBER = re.compile(r"[0-9]{1,20}")
 
 
 class Zendesk:
@@ -47,7 +55,7 @@ class Zendesk:
             # The note landed with its status in one update: only the state may need setting.
             update: dict[str, Any] = {"status": "open"}
         else:
-            update = {"comment": {"body": job.body, "public": False}}
+            update = {"comment": {"html_body": plain_html(job.body), "public": False}}
             if job.reopen:
                 update["status"] = "open"
         answer = self.http.request(
@@ -67,20 +75,38 @@ class Zendesk:
         reopen, open by default); a plain note on a closed ticket has nowhere to go."""
         if not job.reopen:
             raise Permanent("update ticket: HTTP 422 the ticket is closed and takes no notes")
+        if job.retried:
+            for follow_up in self._follow_ups(ticket):
+                if self._noted(follow_up, job.marker):
+                    return Delivered(f"ticket closed; follow-up ticket {follow_up} already opened")
         body = {
             "ticket": {
                 "via_followup_source_id": int(ticket),
-                "comment": {"body": job.body, "public": False},
+                "comment": {"html_body": plain_html(job.body), "public": False},
                 "status": "open",
             }
         }
         answer = ok(
-            self.http.request("POST", f"{self.base}/tickets", headers=self.headers, json_body=body),
+            self.http.request(
+                "POST",
+                f"{self.base}/tickets",
+                headers={**self.headers, "Idempotency-Key": job.marker},
+                json_body=body,
+            ),
             "create follow-up ticket",
             "error",
         )
         created = (answer.json() or {}).get("ticket") or {}
         return Delivered(f"ticket closed; follow-up ticket {created.get('id')} opened")
+
+    def _follow_ups(self, ticket: str) -> list[str]:
+        answer = ok(
+            self.http.request("GET", f"{self.base}/tickets/{ticket}", headers=self.headers),
+            "show ticket",
+            "error",
+        )
+        ids = ((answer.json() or {}).get("ticket") or {}).get("followup_ids") or []
+        return [str(i) for i in ids if isinstance(i, int)]
 
     def _noted(self, ticket: str, marker: str) -> bool:
         answer = ok(
@@ -93,7 +119,8 @@ class Zendesk:
             "error",
         )
         comments = (answer.json() or {}).get("comments") or []
-        return has_marker([str(c.get("body") or "") for c in comments], marker)
+        texts = [str(c.get("body") or "") + str(c.get("html_body") or "") for c in comments]
+        return has_marker(texts, marker)
 
     def check(self) -> str:
         answer = ok(
@@ -108,7 +135,7 @@ class Zendesk:
 
 
 def _ticket_id(raw: str) -> str:
-    if not raw.isdigit():
+    if not _NUMBER.fullmatch(raw):
         raise Permanent(f"ticket id {raw[:40]!r} is not a Zendesk ticket number")
     return raw
 

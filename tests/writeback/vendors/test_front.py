@@ -131,3 +131,11 @@ def test_check_reads_the_token_company(helpdesk: HelpdeskSandbox) -> None:
     assert answer == f"company {COMPANY['name']} ({COMPANY['id']})"
     [call] = helpdesk.calls("front")
     assert (call.method, call.path, call.headers["Authorization"]) == ("GET", "/me", AUTH)
+
+
+def test_a_customers_at_sign_mentions_no_teammate(helpdesk: HelpdeskSandbox) -> None:
+    """A comment's "@name" notifies that teammate and gives them the conversation: the
+    customer's words must not, so a word joiner follows every "@" (it shows as nothing)."""
+    text = comment_markdown("They said: ask @jane or mail ops@acme.example", "fu-1")
+    assert "@jane" not in text and "@\u2060jane" in text
+    assert "ops@\u2060acme.example" in text

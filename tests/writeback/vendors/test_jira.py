@@ -4,6 +4,7 @@ servicedeskapi and the platform REST API v3."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -17,11 +18,21 @@ AUTH = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
 MARKER = "fu-0a1b2c3d4e5f"
 
 
+def checked(helpdesk: HelpdeskSandbox) -> Any:
+    """A client that has made sure it is an agent (its first delivery's `myself`), with the
+    calls recorded so far forgotten: the tests below read the delivery's own calls."""
+    client = client_for(helpdesk, "jira")
+    helpdesk.add_ticket("jira", "10099")
+    client.deliver(job("jira", "10099"))  # any delivery, once: the agent check comes first
+    helpdesk.clear_calls()
+    return client
+
+
 def test_an_outcome_is_an_internal_comment_and_the_request_stays_resolved(
     helpdesk: HelpdeskSandbox,
 ) -> None:
     ticket = helpdesk.add_ticket("jira", "10002")
-    done = client_for(helpdesk, "jira").deliver(job("jira", "10002"))
+    done = checked(helpdesk).deliver(job("jira", "10002"))
     [call] = helpdesk.calls("jira")
     assert (call.method, call.path) == ("POST", "/rest/servicedeskapi/request/10002/comment")
     assert call.headers["Authorization"] == AUTH
@@ -38,7 +49,7 @@ def test_the_note_is_escaped_wiki_markup_with_its_line_breaks_and_marker_intact(
 ) -> None:
     ticket = helpdesk.add_ticket("jira", "SUP-17")
     body = "*Not* fixed [see log] a - b {code}\ne-mail C:\\temp | h!"
-    client_for(helpdesk, "jira").deliver(job("jira", "SUP-17", body=body))
+    checked(helpdesk).deliver(job("jira", "SUP-17", body=body))
     assert helpdesk.calls("jira")[0].path == "/rest/servicedeskapi/request/SUP-17/comment"
     assert ticket.notes[0].body == (
         "\\*Not\\* fixed \\[see log\\] a \\- b \\{code\\}\n"
@@ -51,7 +62,7 @@ def test_a_fix_that_did_not_hold_reopens_by_the_first_transition_to_an_open_stat
     helpdesk: HelpdeskSandbox,
 ) -> None:
     ticket = helpdesk.add_ticket("jira", "10003")
-    done = client_for(helpdesk, "jira").deliver(job("jira", "10003", reopen=True))
+    done = checked(helpdesk).deliver(job("jira", "10003", reopen=True))
     calls = [(c.method, c.path) for c in helpdesk.calls("jira")]
     assert calls == [
         ("POST", "/rest/servicedeskapi/request/10003/comment"),
@@ -144,14 +155,31 @@ def test_a_closed_request_takes_no_comment(helpdesk: HelpdeskSandbox) -> None:
     assert ticket.notes == [] and ticket.status == "Closed"
 
 
-def test_a_customer_account_is_refused(helpdesk: HelpdeskSandbox) -> None:
-    helpdesk.add_ticket("jira", "10010")
+def test_a_customer_account_is_refused_before_it_posts_anything(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    """A portal customer's comments are public whatever it asks: the client makes sure it is a
+    licensed agent (`myself`) before its first comment, and posts nothing otherwise."""
+    ticket = helpdesk.add_ticket("jira", "10010")
     helpdesk.state["jira.account_type"] = "customer"
     client = client_for(helpdesk, "jira")
-    with pytest.raises(Permanent, match="made the comment public"):
-        client.deliver(job("jira", "10010"))
     with pytest.raises(Permanent, match="customer account"):
-        client.check()
+        client.deliver(job("jira", "10010"))
+    assert ticket.notes == [] and not helpdesk.calls("jira", "POST")
+
+
+def test_a_comment_that_comes_back_public_is_deleted_at_once(helpdesk: HelpdeskSandbox) -> None:
+    """The account was an agent when checked and lost its licence since: the comment came back
+    public, so it is taken down before the row fails."""
+    ticket = helpdesk.add_ticket("jira", "10011")
+    client = client_for(helpdesk, "jira")
+    client.check()
+    client._agent_checked = True
+    helpdesk.state["jira.account_type"] = "customer"
+    with pytest.raises(Permanent, match=r"made the comment public.*deleted at once"):
+        client.deliver(job("jira", "10011"))
+    assert ticket.notes == []
+    assert helpdesk.calls("jira", "DELETE")[0].path.startswith("/rest/api/3/issue/10011/comment/")
 
 
 def test_ids_that_cannot_be_jira_issues_are_refused_without_a_call(

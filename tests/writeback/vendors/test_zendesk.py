@@ -22,7 +22,15 @@ def test_an_outcome_is_an_internal_comment_and_the_ticket_stays_solved(
     [call] = helpdesk.calls("zendesk")
     assert (call.method, call.path) == ("PUT", "/api/v2/tickets/4711")
     assert call.headers["Authorization"] == AUTH
-    assert call.body == {"ticket": {"comment": {"body": ticket.notes[0].body, "public": False}}}
+    assert call.body == {
+        "ticket": {
+            "comment": {
+                "html_body": "<div>Followed up by Ada Lovelace by email: resolved.<br>"
+                "The customer said: &quot;all good&quot;<br>Followup ref fu-0a1b2c3d4e5f</div>",
+                "public": False,
+            }
+        }
+    }
     assert ticket.notes[0].private and ticket.notes[0].body.endswith("fu-0a1b2c3d4e5f")
     assert ticket.status == "solved"
     assert done.result == "internal note"
@@ -77,3 +85,44 @@ def test_wrong_credentials_and_429_are_told_apart(helpdesk: HelpdeskSandbox) -> 
         client_for(helpdesk, "zendesk").deliver(job("zendesk", "4716"))
     assert limited.value.retry_after == "37"
     assert client_for(helpdesk, "zendesk").check() == f"agent {EMAIL}"
+
+
+def test_a_customers_markdown_or_html_is_shown_as_typed_never_as_a_link(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    """Zendesk renders `body` as Markdown: the note goes as escaped `html_body` instead."""
+    ticket = helpdesk.add_ticket("zendesk", "4717")
+    words = 'Click [the refund form](https://evil.example) <img src=x onerror="alert(1)">'
+    client_for(helpdesk, "zendesk").deliver(job("zendesk", "4717", body=words))
+    sent = helpdesk.calls("zendesk")[0].body["ticket"]["comment"]
+    assert "body" not in sent
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in sent["html_body"]
+    assert "<img" not in sent["html_body"] and "<a " not in sent["html_body"]
+    assert ticket.notes[0].body.startswith(words), "Zendesk's plain body shows it as typed"
+
+
+def test_a_retried_follow_up_ticket_is_created_once(helpdesk: HelpdeskSandbox) -> None:
+    """A timeout after Zendesk created the follow-up ticket: the retry finds it through the
+    closed ticket's followup_ids; and the create itself carries the marker as its
+    Idempotency-Key, so even a blind repeat returns the first ticket."""
+    helpdesk.add_ticket("zendesk", "4718", status="closed")
+    client = client_for(helpdesk, "zendesk")
+    first = client.deliver(job("zendesk", "4718", reopen=True))
+    again = client.deliver(job("zendesk", "4718", reopen=True, retried=True))
+    follow_ups = [t for t in helpdesk.tickets("zendesk") if t.followup_of == "4718"]
+    assert len(follow_ups) == 1 and "already opened" in again.result, (first, again)
+    create = helpdesk.calls("zendesk", "POST")[0]
+    assert create.headers["Idempotency-Key"] == "fu-0a1b2c3d4e5f"
+    helpdesk.clear_calls()
+    blind = client.deliver(job("zendesk", "4718", reopen=True))  # no read-back: the key holds
+    assert len([t for t in helpdesk.tickets("zendesk") if t.followup_of == "4718"]) == 1
+    assert blind.result == first.result
+
+
+def test_a_ticket_id_that_is_not_a_zendesk_number_is_refused_without_a_call(
+    helpdesk: HelpdeskSandbox,
+) -> None:
+    for bad in ("12/../users", "²", "4711 "):
+        with pytest.raises(Permanent, match="not a Zendesk ticket number"):
+            client_for(helpdesk, "zendesk").deliver(job("zendesk", bad))
+    assert helpdesk.calls("zendesk") == []
