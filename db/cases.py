@@ -204,17 +204,36 @@ def cancel_open_followups(session: Session, case: Case, now: datetime) -> list[F
     return followups
 
 
-def reopened_by_writeback(session: Session, case_id: int, now: datetime) -> list[FollowUp]:
-    """Our write-back has just reopened the case's ticket in its helpdesk: the case is reopened
-    here as if the helpdesk's reopen trigger had said so (which may follow, as a duplicate),
-    so that its next close there starts the next cycle. Returns the follow-ups this cancels."""
+def reopened_by_writeback(
+    session: Session, case_id: int, followup_id: int, since: datetime, now: datetime
+) -> list[FollowUp]:
+    """Our write-back has just reopened the case's ticket in its helpdesk, for a reopen decided
+    at `since`: the case is reopened here as if the helpdesk's reopen trigger had said so
+    (which may follow, as a duplicate), so that its next close there starts the next cycle.
+    Only while the case is still in that follow-up's cycle and closed, with no close seen
+    since. Returns the follow-ups this cancels."""
     case = session.get(Case, case_id, with_for_update=True)
-    if case is None or case.status != "closed":
+    followup = session.get(FollowUp, followup_id)
+    if case is None or followup is None or case.status != "closed":
+        return []
+    closed_since = case.last_close_seen_at is not None and case.last_close_seen_at > since
+    if case.cycle != followup.cycle or closed_since or case.closed_at > since:
         return []
     case.status = "reopened"
-    case.reopened_at = now
+    case.reopened_at = since
     case.updated_at = now
-    return cancel_open_followups(session, case, now)
+    cancelled = cancel_open_followups(session, case, now)
+    audit(
+        session,
+        at=now,
+        actor="writeback",
+        surface="writeback",
+        entity="case",
+        entity_id=case.id,
+        action="case_reopened",
+        detail={"cycle": case.cycle, "cancelled": len(cancelled)},
+    )
+    return cancelled
 
 
 def upsert_case(session: Session, closed: ClosedCase, team: Team, now: datetime) -> Upserted:

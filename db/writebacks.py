@@ -40,6 +40,7 @@ class Claimed:
     failures: int
     follow_up_id: int
     case_id: int
+    created_at: datetime
     lease_until: datetime
 
 
@@ -98,6 +99,7 @@ def claim(
             Writeback.failures,
             Writeback.follow_up_id,
             Writeback.case_id,
+            Writeback.created_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -204,7 +206,6 @@ def hold_source(session: Session, source: str, until: datetime, now: datetime) -
 
 RETRIED = "retried"
 RELEASED = "released"
-REOPEN_DROPPED = "retried without its reopen"
 
 
 def retry(session: Session, row_id: int, now: datetime) -> tuple[Writeback | None, str | None]:
@@ -212,10 +213,9 @@ def retry(session: Session, row_id: int, now: datetime) -> tuple[Writeback | Non
     nothing could be.
 
     A failed row is pending again at once with its failures forgotten (its attempts kept: the
-    next delivery still looks for an earlier note first); when its case has been resolved
-    again since (a later cycle), the reopen it asked for is stale and is dropped, and its note
-    says so. A pending row held back (a long Retry-After, a backoff) is released to go now. A
-    row in flight or delivered is left alone."""
+    next delivery still looks for an earlier note first, and drops a reopen gone stale). A
+    pending row held back (a long Retry-After, a backoff) is released to go now. A row in
+    flight or delivered is left alone."""
     row = session.get(Writeback, row_id, with_for_update=True)
     if row is None:
         return None, None
@@ -225,26 +225,60 @@ def retry(session: Session, row_id: int, now: datetime) -> tuple[Writeback | Non
         return row, RELEASED
     if row.state != "failed":
         return row, None
-    done = RETRIED
-    if row.reopen and _case_moved_on(session, row):
-        row.reopen = False
-        lines = row.body.split("\n")
-        lines.insert(-1, "(Not reopened: the ticket was solved again before this note landed.)")
-        row.body = "\n".join(lines)
-        row.detail = {**row.detail, "reopen": False}
-        done = REOPEN_DROPPED
     row.state = "pending"
     row.failures = 0
     row.lease_until = None
     row.claimed_by = None
     row.updated_at = now
-    return row, done
+    return row, RETRIED
 
 
-def _case_moved_on(session: Session, row: Writeback) -> bool:
+def reopen_is_stale(session: Session, row_id: int) -> bool:
+    """A reopen whose case has been resolved again since the row was written: a later cycle,
+    or a close seen after it. Sending it would reopen a ticket the team has just solved."""
+    row = session.get(Writeback, row_id)
+    if row is None:
+        return False
     case = session.get(Case, row.case_id)
     followup = session.get(FollowUp, row.follow_up_id)
-    return case is not None and followup is not None and case.cycle > followup.cycle
+    if case is None or followup is None:
+        return False
+    if case.cycle > followup.cycle:
+        return True
+    later_close = case.last_close_seen_at is not None and case.last_close_seen_at > row.created_at
+    return later_close or (case.status == "closed" and case.closed_at > row.created_at)
+
+
+def rewrite(
+    session: Session, row_id: int, *, body: str, reopen: bool, detail: dict[str, Any]
+) -> None:
+    """What a row says, settled as its delivery starts (a stale reopen dropped, the handled
+    note's next step filled in); a retry sends the same."""
+    session.execute(
+        update(Writeback)
+        .where(Writeback.id == row_id)
+        .values(body=body, reopen=reopen, detail=detail)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fresh_check_in_planned(session: Session, followup_id: int) -> bool:
+    """Whether a check-in after this (escalated) follow-up is planned in its cycle."""
+    followup = session.get(FollowUp, followup_id)
+    if followup is None:
+        return False
+    found = session.scalar(
+        select(FollowUp.id)
+        .where(
+            FollowUp.case_id == followup.case_id,
+            FollowUp.cycle == followup.cycle,
+            FollowUp.touch > followup.touch,
+            FollowUp.template == "check_in",
+            FollowUp.state == "planned",
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def reopen_underway(session: Session, followup_id: int) -> bool:

@@ -118,25 +118,17 @@ def mark_escalation_handled(
         followup.state = "escalation_handled" if result == "not_resolved" else "done"
         followup.version += 1
         followup.updated_at = now
-        # A case reopened in its helpdesk (by hand, or by our write-back, done or on its way)
-        # is the helpdesk's again: its next close starts a new cycle with its own touches, so
-        # none is planned here. A reopen that arrives later cancels one planned (db/cases.py).
-        handed_back = followup.case.status == "reopened" or writeback_store.reopen_underway(
-            session, followup.id
-        )
+        # A case reopened in its helpdesk (by hand, or by our write-back) is the helpdesk's
+        # again: its next close starts a new cycle with its own touch, so none is planned here.
+        # A reopen still on its way may fail: the check-in is planned, and the reopen cancels
+        # it when it lands (db/cases.py), as any reopen cancels what is open.
+        handed_back = followup.case.status == "reopened"
+        underway = not handed_back and writeback_store.reopen_underway(session, followup.id)
         fresh = result == "not_resolved" and not handed_back
         if fresh:
             _plan_fresh_check_in(session, deps, followup, now)
-        queue_handled(
-            session,
-            deps.settings,
-            followup,
-            user_id,
-            did,
-            now,
-            fresh_check_in=fresh,
-            handed_back=result == "not_resolved" and handed_back,
-        )
+        queue_handled(session, deps.settings, followup, user_id, did, now)
+        next_step = ov.next_step_text(result, handed_back=handed_back, reopen_underway=underway)
         store.audit(
             session,
             at=now,
@@ -160,7 +152,7 @@ def mark_escalation_handled(
             handled_by=user_id,
             result=result,
             what_we_did=did,
-            handed_back=result == "not_resolved" and handed_back,
+            next_step=next_step,
         )
 
 

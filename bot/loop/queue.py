@@ -170,7 +170,7 @@ def _lead_section(deps: Deps, user_id: str, now: datetime) -> list[Block]:
 
 
 def _failed_line(row: Writeback) -> str:
-    what = "note and reopen" if row.reopen else "note"
+    what = "note and reopen (the note may be there: check first)" if row.reopen else "note"
     vendor = SOURCE_NAMES.get(row.source, row.source)
     return (
         f"• {escaped_short(vendor, 40)} ticket #{escaped_short(row.ticket, 60)}: {what} failed "

@@ -263,7 +263,7 @@ def escalation_blocks(
     handled_by: str | None = None,
     result: str = "not_resolved",
     what_we_did: str | None = None,
-    handed_back: bool = False,
+    next_step: str | None = None,
 ) -> list[Block]:
     """The post in the escalation channel: the case, the customer's words, who to ping; once
     handled, what the lead did this time."""
@@ -283,7 +283,7 @@ def escalation_blocks(
         SectionBlock(text=MarkdownTextObject(text=f"*What the customer said*\n>{said}")),
     ]
     if handled_by:
-        blocks.extend(_handled_blocks(handled_by, result, what_we_did, handed_back))
+        blocks.extend(_handled_blocks(handled_by, what_we_did, next_step or next_step_text(result)))
     else:
         blocks.append(
             ActionsBlock(
@@ -308,12 +308,21 @@ ESCALATION_HEADLINES: dict[str, str] = {
 }
 
 
-def _handled_blocks(
-    handled_by: str, result: str, what_we_did: str | None, handed_back: bool
-) -> list[Block]:
-    next_step = "a fresh check-in is planned." if result == "not_resolved" else "the fix stands."
-    if result == "not_resolved" and handed_back:
-        next_step = "the case is back in the helpdesk; its next close plans the check-in."
+def next_step_text(result: str, *, handed_back: bool = False, reopen_underway: bool = False) -> str:
+    """What follows a handled escalation, as the escalation post says it."""
+    if result != "not_resolved":
+        return "the fix stands."
+    if handed_back:
+        return "the case is back in the helpdesk; its next close plans the check-in."
+    if reopen_underway:
+        return (
+            "a fresh check-in is planned, unless the helpdesk takes the case back (its reopen "
+            "is on its way)."
+        )
+    return "a fresh check-in is planned."
+
+
+def _handled_blocks(handled_by: str, what_we_did: str | None, next_step: str) -> list[Block]:
     blocks: list[Block] = []
     if what_we_did:
         text = f"*What we did this time*\n>{escaped_short(what_we_did, 1500)}"

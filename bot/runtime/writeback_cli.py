@@ -46,8 +46,8 @@ def add_parsers(sub: Any) -> None:
             "Make failed write-backs pending again, with their failures forgotten (and release "
             "one held back by a backoff or a Retry-After); the running bot's next pass, within "
             "seconds, delivers them. A retry still looks for its note on the ticket first, so a "
-            "note that did land is not added twice; a reopen is dropped when the ticket was "
-            "solved again since."
+            "note that did land is not added twice; a reopen goes only if the ticket has not "
+            "been solved again since."
         ),
         epilog=(
             "examples:\n  followup writeback retry 12 13\n  followup writeback retry --all-failed"
@@ -105,8 +105,6 @@ def run(settings: Settings, args: argparse.Namespace, clock: Clock | None = None
                     what = {
                         outbox.RETRIED: "queued again",
                         outbox.RELEASED: "was waiting (a backoff or Retry-After): goes now",
-                        outbox.REOPEN_DROPPED: "queued again, without its reopen: the ticket "
-                        "was solved again since",
                     }[done]
                     print(f"write-back {row_id} ({row.source} ticket {row.ticket}): {what}")
             if not ids:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,12 +23,21 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from db import directory
+from db import writebacks as writeback_store
 from db.models import FollowUp, Outcome, Writeback
+from db.writebacks import Claimed
 
 REOPENING = ("not_resolved", "unhappy")
 """Outcomes that put the ticket back in the helpdesk's open state: the fix did not hold, or
 it held and the customer is unhappy with how it went; either way the helpdesk's own queue and
 SLAs should take the case again while the lead looks at it."""
+
+NEXT_STEP = "{next step}"
+"""In a handled note, the line `settle` fills in as its delivery starts."""
+FRESH_CHECK_IN = "Followup will prompt a fresh check-in with the customer."
+HANDED_BACK = "The ticket is open again: Followup plans the next check-in when it is solved."
+REOPEN_LINE = "Followup reopens this ticket:"
+NOT_REOPENED = "Not reopened: the ticket was solved again before this note could land."
 
 CHANNEL_WORDS = {
     "email": "by email",
@@ -90,11 +99,11 @@ def queue_outcome(
         lines.append(f"Followup will remind {who} to try once more, gently.")
     if reopen:
         lines.append(
-            "Followup reopens this ticket: the resolution did not hold, and it is escalated "
-            "to the team lead in Slack."
+            f"{REOPEN_LINE} the resolution did not hold, and it is escalated to the team lead "
+            "in Slack."
             if outcome.result == "not_resolved"
-            else "Followup reopens this ticket: resolved, but the customer is unhappy with how "
-            "it went; escalated to the team lead in Slack."
+            else f"{REOPEN_LINE} resolved, but the customer is unhappy with how it went; "
+            "escalated to the team lead in Slack."
         )
     detail = {
         "event": "outcome_recorded",
@@ -120,12 +129,10 @@ def queue_handled(
     lead_slack_id: str,
     what_we_did: str | None,
     now: datetime,
-    *,
-    fresh_check_in: bool,
-    handed_back: bool = False,
 ) -> Writeback | None:
-    """The note for a lead's "Handled": what was done this time, and what comes next (a fresh
-    check-in; or, `handed_back`, the check-in the ticket's next solve plans)."""
+    """The note for a lead's "Handled": what was done this time, and what comes next, which
+    is only known once the rows before it on the ticket (the outcome's reopen) have gone:
+    `NEXT_STEP` stands in for it until then (`settle`)."""
     if not writes_back(settings, followup):
         return None
     who = _name(session, lead_slack_id)
@@ -134,19 +141,13 @@ def queue_handled(
         f"Handled by {who}, {_when(followup, now, settings)}.",
         f"What we did: {_one_line(what_we_did)}" if what_we_did else "What we did: not noted.",
     ]
-    if fresh_check_in:
-        lines.append("Followup will prompt a fresh check-in with the customer.")
-    elif handed_back:
-        lines.append(
-            "The ticket is open again: Followup plans the next check-in when it is solved."
-        )
+    lines.append(NEXT_STEP)
     detail = {
         "event": "escalation_handled",
         "handled_by": who,
         "handled_by_slack_id": lead_slack_id,
         "handled_at": now.isoformat(),
         "what_we_did": what_we_did,
-        "fresh_check_in": fresh_check_in,
         "reopen": False,
     }
     return _add(session, followup, "handled", False, lines, detail, now)
@@ -218,3 +219,38 @@ def _one_line(text: str) -> str:
     """Free text on one line of the note, so no line of the customer's words can pass for
     one of the note's own ("Followup ref ...")."""
     return " ".join(text.split())
+
+
+def settle(session: Session, item: Claimed) -> Claimed:
+    """The row as it must go now, written back so that every retry sends the same: a reopen
+    whose ticket was solved again since is dropped (its note says so), and a handled note's
+    next step is filled in from what the case is now (one ticket's rows go in order, so the
+    outcome's reopen has landed or failed by then)."""
+    body, reopen, detail = item.body, item.reopen, dict(item.detail)
+    if reopen and writeback_store.reopen_is_stale(session, item.id):
+        reopen = False
+        body = "\n".join(
+            NOT_REOPENED if line.startswith(REOPEN_LINE) else line for line in body.split("\n")
+        )
+        detail["reopen"] = False
+        detail["reopen_dropped"] = "solved again since"
+    if NEXT_STEP in body:
+        step = _next_step(session, item.follow_up_id)
+        lines = [step if line == NEXT_STEP else line for line in body.split("\n")]
+        body = "\n".join(line for line in lines if line)
+        detail["next_step"] = step or None
+    if (body, reopen) == (item.body, item.reopen):
+        return item
+    writeback_store.rewrite(session, item.id, body=body, reopen=reopen, detail=detail)
+    return replace(item, body=body, reopen=reopen, detail=detail)
+
+
+def _next_step(session: Session, followup_id: int) -> str:
+    if writeback_store.fresh_check_in_planned(session, followup_id):
+        return FRESH_CHECK_IN
+    followup = session.get(FollowUp, followup_id)
+    if followup is not None and (
+        followup.case.status == "reopened" or followup.case.cycle > followup.cycle
+    ):
+        return HANDED_BACK
+    return ""  # "resolved, but unhappy": the fix stands, nothing is planned

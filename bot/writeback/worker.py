@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from bot import metrics
 from bot.deps import Deps
 from bot.report import PassReport
+from bot.writeback.outbox import settle
 from bot.writeback.transport import (
     Http,
     Permanent,
@@ -144,6 +145,8 @@ def _renewed_delivery(
     now = deps.clock.now()
     with deps.session_factory.begin() as session:
         ours = outbox.renew(session, item.id, deps.worker, now + LEASE, now)
+        if ours:
+            item = settle(session, item)
     if not ours:
         log.warning("write-back %s: its claim was taken over before delivery", item.id)
         return None
@@ -199,7 +202,9 @@ def _deliver(deps: Deps, item: Claimed, vendor: Vendor, report: WritebackReport)
         refresh = [item.follow_up_id] if ours and item.attempts > 1 else []  # it said "failed"
         if ours and item.reopen:
             # The ticket is open in the helpdesk: so is the case here, and its DM says so.
-            cancelled = case_store.reopened_by_writeback(session, item.case_id, now)
+            cancelled = case_store.reopened_by_writeback(
+                session, item.case_id, item.follow_up_id, item.created_at, now
+            )
             refresh += [item.follow_up_id, *(f.id for f in cancelled if f.slack_ts)]
         dm_refreshes.enqueue_followups(session, sorted(set(refresh)), now)
     if not ours:

@@ -18,6 +18,7 @@ from bot.cases import ClosedCase, Event
 from bot.config import WRITEBACK_SECRET_NAMES
 from bot.dispatch.dispatcher import dispatch_pass
 from bot.intake.accept import accept_case
+from bot.nudge.refresh import drain_refreshes
 from bot.people.directory import sync_directory
 from bot.sandbox.helpdesks import HelpdeskSandbox
 from bot.sandbox.waiting import wait_for
@@ -328,17 +329,32 @@ def test_our_reopen_hands_the_case_back_and_its_next_solve_plans_the_one_check_i
     assert "the case is back in the helpdesk" in shown and "fresh check-in" not in shown
 
 
-def test_a_handled_before_the_reopen_lands_plans_nothing_either(
+def test_a_handled_before_the_reopen_lands_plans_a_check_in_the_reopen_then_cancels(
     wb_bot: Any, helpdesk: HelpdeskSandbox
 ) -> None:
+    """The lead is quicker than the write-back pass: the reopen may yet fail, so the check-in
+    is planned; when the reopen lands it cancels it, the DM says the case is back in the
+    helpdesk, and the handled note (which goes after the reopen) says what comes next."""
     helpdesk.add_ticket("zendesk", "4711")
     dm = closed_at_vendor(wb_bot, "zendesk", "4711")
     make_lead(wb_bot)
     record(wb_bot, dm, "not_resolved")
-    handle(wb_bot, dm, "Refunded again")  # the lead is quicker than the write-back pass
-    assert open_touches(wb_bot) == [], "the reopen is on its way: the helpdesk plans it"
+    handle(wb_bot, dm, "Refunded again")
+    assert [t for _, t in open_touches(wb_bot)] == ["check_in"]
     [post] = wb_bot.sandbox.messages("C0ESCALATE")
-    assert "the case is back in the helpdesk" in json.dumps(post["blocks"])
+    assert wait_for(
+        lambda: (
+            "unless the helpdesk takes the case back"
+            in json.dumps(wb_bot.sandbox.message("C0ESCALATE", post["ts"])["blocks"])
+        )
+    ), "the post says the check-in holds only if the reopen fails"
+    deliver_writebacks(wb_bot.deps)  # the reopen lands
+    assert open_touches(wb_bot) == [] and case_status(wb_bot, "4711") == "reopened"
+    drain_refreshes(wb_bot.deps)
+    shown = json.dumps(wb_bot.sandbox.message(dm["channel"], dm["ts"])["blocks"])
+    assert "the case is back in the helpdesk" in shown and "fresh check-in" not in shown
+    deliver_writebacks(wb_bot.deps)  # the handled note
+    assert "The ticket is open again" in helpdesk.ticket("zendesk", "4711").notes[-1].body
 
 
 def test_when_the_reopen_failed_the_lead_s_handled_plans_the_fresh_check_in(
@@ -437,3 +453,37 @@ def test_a_no_reply_says_another_try_comes(wb_bot: Any, helpdesk: HelpdeskSandbo
     [note] = helpdesk.ticket("generic", "ZD-77").notes
     assert "No reply yet" in note.body
     assert "Followup will remind Ada Lovelace to try once more" in note.body
+
+
+def test_a_retried_reopen_never_undoes_the_agents_next_solve(
+    wb_bot: Any, helpdesk: HelpdeskSandbox
+) -> None:
+    """Freshdesk takes the note, then the call times out before the reopen. Meanwhile the
+    agent works the case (the customer wrote back) and solves it again. The retry finds its
+    note, and does not reopen the solved ticket: the new cycle's check-in stands."""
+    import bot.writeback.worker as worker_module
+    from bot.writeback.transport import Http
+
+    ticket = helpdesk.add_ticket("freshdesk", "4711")
+    solved = ticket.status
+    dm = closed_at_vendor(wb_bot, "freshdesk", "4711")
+    make_lead(wb_bot)
+    record(wb_bot, dm, "not_resolved")
+    vendor, http = worker_module._vendor_and_http(
+        "freshdesk", wb_bot.deps.settings.writeback["freshdesk"]
+    )
+    short = Http(timeout=0.2)
+    vendor.http = short  # type: ignore[attr-defined]
+    try:
+        helpdesk.hang("freshdesk", 0.5, apply=True, method="POST", path_contains="/notes")
+        assert deliver_writebacks(wb_bot.deps).retrying == 1
+    finally:
+        vendor.http = http  # type: ignore[attr-defined]
+    assert len(ticket.notes) == 1 and ticket.status == solved, "noted, not reopened"
+    reopen_arrives(wb_bot, "freshdesk", "4711")  # the customer wrote back
+    solved_again(wb_bot, "freshdesk", "4711")
+    wb_bot.clock.set(wb_bot.clock.now() + timedelta(minutes=5))
+    assert deliver_writebacks(wb_bot.deps).delivered == 1
+    assert len(ticket.notes) == 1 and ticket.status == solved, "the solved ticket stays solved"
+    assert [cycle for cycle, _ in open_touches(wb_bot)] == [2]
+    assert case_status(wb_bot, "4711") == "closed"

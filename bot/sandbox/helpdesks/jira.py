@@ -58,6 +58,7 @@ _ISSUE = re.compile(rf"^{_API}/issue/([^/]+)$")
 _TRANSITIONS = re.compile(rf"^{_API}/issue/([^/]+)/transitions$")
 _COMMENTS = re.compile(r"^/rest/servicedeskapi/request/([^/]+)/comment$")
 _MYSELF = re.compile(rf"^{_API}/myself$")
+_MYPERMISSIONS = re.compile(rf"^{_API}/mypermissions$")
 _COMMENT = re.compile(rf"^{_API}/issue/([^/]+)/comment/([0-9]+)$")
 
 
@@ -96,6 +97,8 @@ def handle(box: Box, request: Request) -> Answer:
         return Answer(415, "Unsupported Media Type")
     if request.method == "GET" and _MYSELF.match(path):
         return Answer(200, _myself(box))
+    if request.method == "GET" and _MYPERMISSIONS.match(path):
+        return _mypermissions(box, request)
     found = _COMMENTS.match(path)
     if found and request.method == "POST":
         return _add_comment(box, found.group(1), request)
@@ -118,6 +121,26 @@ def handle(box: Box, request: Request) -> Answer:
         ticket.notes[:] = kept
         return Answer(204, "")
     return _platform_error(404, "null for uri: " + path)
+
+
+def _mypermissions(box: Box, request: Request) -> Answer:
+    """Get my permissions: `permissions` is required (a comma-separated list of keys); with an
+    issue, each key's `havePermission` there. Agents hold SERVICEDESK_AGENT; a portal customer
+    does not (an Atlassian account or not)."""
+    keys = [k for k in request.query.get("permissions", "").split(",") if k]
+    if not keys:
+        return _platform_error(400, "The permissions query parameter is required.")
+    issue = request.query.get("issueId") or request.query.get("issueKey")
+    if issue is not None and box.find("jira", issue) is None:
+        return _platform_error(404, "Issue does not exist or you do not have permission to see it.")
+    agent = box.state.get("jira.account_type", "atlassian") != "customer" and not box.state.get(
+        "jira.not_agent"
+    )
+    shown = {
+        key: {"key": key, "type": "PROJECT", "havePermission": key != "SERVICEDESK_AGENT" or agent}
+        for key in keys
+    }
+    return Answer(200, {"permissions": shown})
 
 
 def _myself(box: Box) -> dict[str, Any]:

@@ -121,6 +121,11 @@ class Front:
         return f"company {company.get('name')} ({company.get('id')})"
 
 
+_MENTION = re.compile(r"(?<![\w.+-])@")
+"""An "@" where a mention could start: at a line's start or after a space or punctuation,
+never inside an address like priya@example.com."""
+
+
 def comment_markdown(text: str, keep: str = "") -> str:
     """The plain-text note as Markdown that renders as the same text: HTML's special
     characters as entities, Markdown punctuation escaped, no "@" mention, line breaks kept as
@@ -134,9 +139,10 @@ def comment_markdown(text: str, keep: str = "") -> str:
 def _markdown_line(line: str) -> str:
     line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # "@name" in a comment mentions a teammate, who is notified and given access to the
-    # conversation (Front's changelog on comment mentions): a word joiner after "@" keeps a
-    # customer's words from mentioning anyone, and shows nothing.
-    line = line.replace("@", "@\u2060")
+    # conversation (Front's changelog on comment mentions): a word joiner after an "@" that
+    # could start one (not inside an email address) keeps a customer's words from mentioning
+    # anyone, and shows nothing.
+    line = _MENTION.sub("@\u2060", line)
     line = _MARKDOWN.sub(r"\\\1", line)
     return _LINE_START.sub(r"\1\\\2", line, count=1)
 

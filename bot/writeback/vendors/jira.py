@@ -32,6 +32,10 @@ guides "Basic auth for REST APIs" and "Rate limiting":
 - **Read back**: `GET /rest/servicedeskapi/request/{issueIdOrKey}/comment?start=&limit=`
   (public and internal by default; paged: `values`, `isLastPage`). The marker is looked for
   with backslashes removed (unconfirmed: that Jira gives the wiki text back as sent).
+- **Agent first**: `GET /rest/api/3/mypermissions?issueId=...&permissions=SERVICEDESK_AGENT`
+  (Get my permissions) before each comment: a portal customer's comments are public whatever
+  it asks, and JSM emails them; without the permission nothing is posted. A comment that still
+  comes back public is deleted at once (`DELETE /rest/api/3/issue/{id}/comment/{id}`).
 - **Check**: `GET /rest/api/3/myself`: `accountType` is "atlassian" for a licensed user and
   "customer" for a portal-only customer (who cannot add internal comments).
 - **Limits**: rate limits are dynamic (burst per endpoint, and a per-issue write limit,
@@ -70,8 +74,6 @@ class Jira:
         self.http = http
         self.headers = {"Authorization": basic_auth(settings["EMAIL"], settings["TOKEN"])}
         self.transition = (settings.get("REOPEN_TRANSITION") or "").strip()
-        self._agent_checked = False
-        """`myself` said this is a licensed agent's account (once per process)."""
 
     def deliver(self, job: Job) -> Delivered:
         issue = _issue_ref(job.ticket)
@@ -87,9 +89,7 @@ class Jira:
         text = wiki(body)
         if len(text) > MAX_BODY:
             raise Permanent(f"add comment: the note is longer than Jira's {MAX_BODY} characters")
-        if not self._agent_checked:  # a customer account's comments are public: never post one
-            self.check()
-            self._agent_checked = True
+        self._must_be_agent(issue)  # a customer's comments are public (and emailed): never
         answer = self._call(
             "POST",
             f"/rest/servicedeskapi/request/{issue}/comment",
@@ -98,14 +98,30 @@ class Jira:
         )
         comment = _object(answer)
         if comment.get("public") is not False:
-            # The account lost its agent licence since it was checked: the customer can see
-            # this comment. Take it down at once (platform API) and fail the row.
+            # The account lost its agent role between the check and the post: the customer can
+            # see this comment (and JSM may have emailed it). Take it down at once.
             gone = self._delete_comment(issue, str(comment.get("id") or ""))
             raise Permanent(
                 "add comment: Jira made the comment public (the account is not an agent of "
                 f"this service project); {gone}"
             )
         return str(comment.get("id") or "")
+
+    def _must_be_agent(self, issue: str) -> None:
+        """The account holds SERVICEDESK_AGENT on this issue's project: a portal customer (an
+        Atlassian account too) only ever posts public comments, which JSM emails out."""
+        which = "issueId" if issue.isdigit() else "issueKey"
+        answer = self._call(
+            "GET",
+            f"/rest/api/3/mypermissions?{which}={issue}&permissions={AGENT_PERMISSION}",
+            "mypermissions",
+        )
+        granted = _dig(_object(answer), "permissions", AGENT_PERMISSION)
+        if not (isinstance(granted, dict) and granted.get("havePermission") is True):
+            raise Permanent(
+                f"mypermissions: the account lacks {AGENT_PERMISSION} on this request's "
+                "service project (it is not an agent there): nothing was posted"
+            )
 
     def _delete_comment(self, issue: str, comment_id: str) -> str:
         if not comment_id.isdigit():
@@ -221,6 +237,11 @@ def wiki(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+AGENT_PERMISSION = "SERVICEDESK_AGENT"
+"""The project permission of a JSM agent (Jira Cloud platform REST API, "Get my permissions":
+project permissions include `SERVICEDESK_AGENT`, Jira Service Desk only)."""
 
 
 def _issue_ref(raw: str) -> str:

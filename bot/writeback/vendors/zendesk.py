@@ -18,6 +18,8 @@ ticketing/) and its "Creating and updating tickets" guide:
   request carries `Idempotency-Key: <marker>` (Ticketing API introduction, "Idempotency": a
   repeated create with the same key within two hours returns the first ticket), and a retry
   first reads the closed ticket's `followup_ids` for a follow-up already carrying the marker.
+  A note alone for a closed ticket (a lead's Handled after that reopen) goes to its newest
+  follow-up ticket, the case's live continuation; with none, it fails.
 - **Read back**: `GET /api/v2/tickets/{ticket_id}/comments?sort_order=desc`: a retry after a
   timeout looks for its marker in the newest comments (`body`, the plain text) before sending
   again; `GET /api/v2/tickets/{ticket_id}` gives a closed ticket's `followup_ids`.
@@ -32,7 +34,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.writeback.transport import Http, Permanent
+from bot.writeback.transport import Http, Permanent, Response
 from bot.writeback.vendors.base import Delivered, Job, basic_auth, has_marker, ok, plain_html
 
 CLOSED_MESSAGE = "closed prevents ticket update"
@@ -50,31 +52,35 @@ class Zendesk:
     def deliver(self, job: Job) -> Delivered:
         ticket = _ticket_id(job.ticket)
         if job.retried and self._noted(ticket, job.marker):
-            if not job.reopen:
-                return Delivered("note already on the ticket")
-            # The note landed with its status in one update: only the state may need setting.
-            update: dict[str, Any] = {"status": "open"}
-        else:
-            update = {"comment": {"html_body": plain_html(job.body), "public": False}}
-            if job.reopen:
-                update["status"] = "open"
-        answer = self.http.request(
+            # The note and its status went in one update: both landed. Setting the status
+            # again could reopen a ticket someone has solved since.
+            return Delivered(
+                "note already on the ticket" + ("; status set with it" if job.reopen else "")
+            )
+        update: dict[str, Any] = {"comment": {"html_body": plain_html(job.body), "public": False}}
+        if job.reopen:
+            update["status"] = "open"
+        answer = self._update(ticket, update)
+        if answer.status == 422 and CLOSED_MESSAGE in answer.body.decode("utf-8", "replace"):
+            return self._follow_up(ticket, job)
+        ok(answer, "update ticket", "error")
+        return Delivered("internal note" + ("; status open" if job.reopen else ""))
+
+    def _update(self, ticket: str, update: dict[str, Any]) -> Response:
+        return self.http.request(
             "PUT",
             f"{self.base}/tickets/{ticket}",
             headers=self.headers,
             json_body={"ticket": update},
         )
-        if answer.status == 422 and CLOSED_MESSAGE in answer.body.decode("utf-8", "replace"):
-            return self._follow_up(ticket, job)
-        ok(answer, "update ticket", "error")
-        done = "internal note" if "comment" in update else "note already there"
-        return Delivered(done + ("; status open" if job.reopen else ""))
 
     def _follow_up(self, ticket: str, job: Job) -> Delivered:
         """The ticket is closed for good: a follow-up ticket carries the note (and is the
-        reopen, open by default); a plain note on a closed ticket has nowhere to go."""
+        reopen, open by default). A note alone goes to the closed ticket's newest follow-up
+        ticket, the case's live continuation (a lead's Handled after such a reopen); with
+        none, it has nowhere to go."""
         if not job.reopen:
-            raise Permanent("update ticket: HTTP 422 the ticket is closed and takes no notes")
+            return self._note_on_follow_up(ticket, job)
         if job.retried:
             for follow_up in self._follow_ups(ticket):
                 if self._noted(follow_up, job.marker):
@@ -98,6 +104,17 @@ class Zendesk:
         )
         created = (answer.json() or {}).get("ticket") or {}
         return Delivered(f"ticket closed; follow-up ticket {created.get('id')} opened")
+
+    def _note_on_follow_up(self, ticket: str, job: Job) -> Delivered:
+        follow_ups = self._follow_ups(ticket)
+        if not follow_ups:
+            raise Permanent("update ticket: HTTP 422 the ticket is closed and takes no notes")
+        newest = max(follow_ups, key=int)
+        if job.retried and self._noted(newest, job.marker):
+            return Delivered(f"ticket closed; note already on its follow-up ticket {newest}")
+        note = {"comment": {"html_body": plain_html(job.body), "public": False}}
+        ok(self._update(newest, note), "update follow-up ticket", "error")
+        return Delivered(f"ticket closed; internal note on its follow-up ticket {newest}")
 
     def _follow_ups(self, ticket: str) -> list[str]:
         answer = ok(

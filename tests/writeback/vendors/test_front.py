@@ -138,4 +138,4 @@ def test_a_customers_at_sign_mentions_no_teammate(helpdesk: HelpdeskSandbox) -> 
     customer's words must not, so a word joiner follows every "@" (it shows as nothing)."""
     text = comment_markdown("They said: ask @jane or mail ops@acme.example", "fu-1")
     assert "@jane" not in text and "@\u2060jane" in text
-    assert "ops@\u2060acme.example" in text
+    assert "ops@acme.example" in text, "an email address is left whole (no mention there)"

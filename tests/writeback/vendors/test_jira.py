@@ -19,13 +19,13 @@ MARKER = "fu-0a1b2c3d4e5f"
 
 
 def checked(helpdesk: HelpdeskSandbox) -> Any:
-    """A client that has made sure it is an agent (its first delivery's `myself`), with the
-    calls recorded so far forgotten: the tests below read the delivery's own calls."""
-    client = client_for(helpdesk, "jira")
-    helpdesk.add_ticket("jira", "10099")
-    client.deliver(job("jira", "10099"))  # any delivery, once: the agent check comes first
-    helpdesk.clear_calls()
-    return client
+    """A client whose calls the tests below read after its agent check (`mypermissions`,
+    before each comment), which they leave out of the calls they compare."""
+    return client_for(helpdesk, "jira")
+
+
+def without_check(calls: list[Any]) -> list[Any]:
+    return [c for c in calls if c.path != "/rest/api/3/mypermissions"]
 
 
 def test_an_outcome_is_an_internal_comment_and_the_request_stays_resolved(
@@ -33,7 +33,7 @@ def test_an_outcome_is_an_internal_comment_and_the_request_stays_resolved(
 ) -> None:
     ticket = helpdesk.add_ticket("jira", "10002")
     done = checked(helpdesk).deliver(job("jira", "10002"))
-    [call] = helpdesk.calls("jira")
+    [call] = without_check(helpdesk.calls("jira"))
     assert (call.method, call.path) == ("POST", "/rest/servicedeskapi/request/10002/comment")
     assert call.headers["Authorization"] == AUTH
     assert call.headers["Content-Type"] == "application/json"
@@ -50,7 +50,9 @@ def test_the_note_is_escaped_wiki_markup_with_its_line_breaks_and_marker_intact(
     ticket = helpdesk.add_ticket("jira", "SUP-17")
     body = "*Not* fixed [see log] a - b {code}\ne-mail C:\\temp | h!"
     checked(helpdesk).deliver(job("jira", "SUP-17", body=body))
-    assert helpdesk.calls("jira")[0].path == "/rest/servicedeskapi/request/SUP-17/comment"
+    assert without_check(helpdesk.calls("jira"))[0].path == (
+        "/rest/servicedeskapi/request/SUP-17/comment"
+    )
     assert ticket.notes[0].body == (
         "\\*Not\\* fixed \\[see log\\] a \\- b \\{code\\}\n"
         f"e-mail C:&#92;temp \\| h\\!\nFollowup ref {MARKER}"
@@ -63,14 +65,14 @@ def test_a_fix_that_did_not_hold_reopens_by_the_first_transition_to_an_open_stat
 ) -> None:
     ticket = helpdesk.add_ticket("jira", "10003")
     done = checked(helpdesk).deliver(job("jira", "10003", reopen=True))
-    calls = [(c.method, c.path) for c in helpdesk.calls("jira")]
+    calls = [(c.method, c.path) for c in without_check(helpdesk.calls("jira"))]
     assert calls == [
         ("POST", "/rest/servicedeskapi/request/10003/comment"),
         ("GET", "/rest/api/3/issue/10003"),
         ("GET", "/rest/api/3/issue/10003/transitions"),
         ("POST", "/rest/api/3/issue/10003/transitions"),
     ]
-    assert helpdesk.calls("jira")[1].query == {"fields": "status"}
+    assert without_check(helpdesk.calls("jira"))[1].query == {"fields": "status"}
     # "Close" (to Closed, done) is listed first: the first one into an open status is taken.
     assert helpdesk.calls("jira")[-1].body == {"transition": {"id": "51"}}
     assert ticket.history == ["Resolved", "In progress"]
@@ -155,29 +157,33 @@ def test_a_closed_request_takes_no_comment(helpdesk: HelpdeskSandbox) -> None:
     assert ticket.notes == [] and ticket.status == "Closed"
 
 
-def test_a_customer_account_is_refused_before_it_posts_anything(
-    helpdesk: HelpdeskSandbox,
-) -> None:
-    """A portal customer's comments are public whatever it asks: the client makes sure it is a
-    licensed agent (`myself`) before its first comment, and posts nothing otherwise."""
+def test_an_account_that_is_not_an_agent_there_posts_nothing(helpdesk: HelpdeskSandbox) -> None:
+    """A portal customer (an Atlassian account too) only posts public comments, which JSM
+    emails: the client asks for SERVICEDESK_AGENT on the issue before each comment."""
     ticket = helpdesk.add_ticket("jira", "10010")
-    helpdesk.state["jira.account_type"] = "customer"
-    client = client_for(helpdesk, "jira")
-    with pytest.raises(Permanent, match="customer account"):
-        client.deliver(job("jira", "10010"))
+    helpdesk.state["jira.not_agent"] = True
+    with pytest.raises(Permanent, match="lacks SERVICEDESK_AGENT"):
+        client_for(helpdesk, "jira").deliver(job("jira", "10010"))
     assert ticket.notes == [] and not helpdesk.calls("jira", "POST")
+    [asked] = helpdesk.calls("jira", "GET")
+    assert (asked.path, asked.query) == (
+        "/rest/api/3/mypermissions",
+        {"issueId": "10010", "permissions": "SERVICEDESK_AGENT"},
+    )
 
 
-def test_a_comment_that_comes_back_public_is_deleted_at_once(helpdesk: HelpdeskSandbox) -> None:
-    """The account was an agent when checked and lost its licence since: the comment came back
+def test_a_comment_that_comes_back_public_is_deleted_at_once(
+    helpdesk: HelpdeskSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account lost its agent role between the check and the post: the comment came back
     public, so it is taken down before the row fails."""
+    from bot.writeback.vendors.jira import Jira
+
     ticket = helpdesk.add_ticket("jira", "10011")
-    client = client_for(helpdesk, "jira")
-    client.check()
-    client._agent_checked = True
+    monkeypatch.setattr(Jira, "_must_be_agent", lambda self, issue: None)
     helpdesk.state["jira.account_type"] = "customer"
     with pytest.raises(Permanent, match=r"made the comment public.*deleted at once"):
-        client.deliver(job("jira", "10011"))
+        client_for(helpdesk, "jira").deliver(job("jira", "10011"))
     assert ticket.notes == []
     assert helpdesk.calls("jira", "DELETE")[0].path.startswith("/rest/api/3/issue/10011/comment/")
 
@@ -192,7 +198,7 @@ def test_ids_that_cannot_be_jira_issues_are_refused_without_a_call(
 
 
 def test_a_missing_request_is_permanent(helpdesk: HelpdeskSandbox) -> None:
-    with pytest.raises(Permanent, match=r"HTTP 404 sd\.request\.error\.not\.found"):
+    with pytest.raises(Permanent, match=r"mypermissions: HTTP 404"):
         client_for(helpdesk, "jira").deliver(job("jira", "99999"))
 
 
