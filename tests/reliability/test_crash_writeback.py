@@ -22,15 +22,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.cases import ClosedCase
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.intake.accept import accept_case
 from bot.runtime.start import build_deps, ensure_schema
 from bot.sandbox.helpdesks import HelpdeskSandbox
-from bot.writeback.outbox import queue_outcome
 from db import migrate
-from db.models import FollowUp, Outcome, Writeback
+from db.models import Writeback
+from tests.writeback.conftest import owe_notes
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 TICKETS = 40
@@ -44,34 +42,7 @@ def seed(url: str, helpdesk: HelpdeskSandbox) -> None:
     migrate.upgrade(url)
     deps = build_deps(settings, ManualClock(START))
     ensure_schema(deps)
-    with deps.session_factory.begin() as session:
-        for number in range(TICKETS):
-            ticket = str(5000 + number)
-            helpdesk.add_ticket("zendesk", ticket)
-            accept_case(
-                session,
-                deps,
-                ClosedCase(
-                    source="zendesk",
-                    external_id=ticket,
-                    subject=f"Case {ticket}",
-                    closed_at=START - timedelta(days=3),
-                    owner_email="ada@example.com",
-                ),
-                actor="test",
-                surface="webhook",
-            )
-        session.flush()
-        for followup in session.scalars(select(FollowUp).where(FollowUp.touch == 1)):
-            outcome = Outcome(
-                follow_up_id=followup.id,
-                result="not_resolved",
-                customer_said="Still broken",
-                recorded_by="U0AGENT",
-                recorded_at=START,
-            )
-            session.add(outcome)
-            queue_outcome(session, settings, followup, outcome, "Still not right")
+    owe_notes(deps, helpdesk, TICKETS, start=START, first=5000)
     deps.engine.dispose()
 
 

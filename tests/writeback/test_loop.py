@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,8 +51,8 @@ def wb_bot(make_bot: Any, helpdesk: HelpdeskSandbox) -> Iterator[Any]:
     yield bot
 
 
-def closed_at_vendor(bot: Any, source: str, ticket: str) -> dict[str, Any]:
-    """A case closed in `source`'s helpdesk (as its webhook would store it), DMed to Ada."""
+def arrives(bot: Any, source: str, ticket: str, at: datetime, event: Event = Event.CLOSED) -> None:
+    """The helpdesk's close (or reopen) of `ticket`, stored as its webhook would store it."""
     with bot.deps.session_factory.begin() as session:
         accept_case(
             session,
@@ -61,14 +61,20 @@ def closed_at_vendor(bot: Any, source: str, ticket: str) -> dict[str, Any]:
                 source=source,
                 external_id=ticket,
                 subject="Charged twice for November",
-                closed_at=FRIDAY_10_UTC,
+                closed_at=at,
                 owner_email="ada@example.com",
                 resolution="Refunded the second charge",
                 customer_name="Priya Shah",
+                event=event,
             ),
             actor="test",
             surface="webhook",
         )
+
+
+def closed_at_vendor(bot: Any, source: str, ticket: str) -> dict[str, Any]:
+    """A case closed in `source`'s helpdesk (as its webhook would store it), DMed to Ada."""
+    arrives(bot, source, ticket, FRIDAY_10_UTC)
     bot.clock.set(MONDAY_10_UTC)
     assert dispatch_pass(bot.deps).delivered == 1
     dm = bot.sandbox.dm_messages("U0AGENT")[-1]
@@ -254,20 +260,7 @@ def write_env(bot: Any) -> Any:
 
 def reopen_arrives(bot: Any, source: str, ticket: str) -> None:
     """The helpdesk's own reopen webhook, as its trigger fires after our reopen."""
-    with bot.deps.session_factory.begin() as session:
-        accept_case(
-            session,
-            bot.deps,
-            ClosedCase(
-                source=source,
-                external_id=ticket,
-                subject="Charged twice for November",
-                closed_at=bot.clock.now(),
-                event=Event.REOPENED,
-            ),
-            actor="test",
-            surface="webhook",
-        )
+    arrives(bot, source, ticket, bot.clock.now(), Event.REOPENED)
 
 
 def open_touches(bot: Any) -> list[tuple[int, str]]:
@@ -280,20 +273,7 @@ def open_touches(bot: Any) -> list[tuple[int, str]]:
 
 def solved_again(bot: Any, source: str, ticket: str) -> None:
     """The agent solves the reopened ticket in the helpdesk: its close webhook arrives."""
-    with bot.deps.session_factory.begin() as session:
-        accept_case(
-            session,
-            bot.deps,
-            ClosedCase(
-                source=source,
-                external_id=ticket,
-                subject="Charged twice for November",
-                closed_at=bot.clock.now() + timedelta(hours=2),
-                owner_email="ada@example.com",
-            ),
-            actor="test",
-            surface="webhook",
-        )
+    arrives(bot, source, ticket, bot.clock.now() + timedelta(hours=2))
 
 
 def case_status(bot: Any, ticket: str) -> str:

@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cases import ClosedCase
-from bot.intake.accept import accept_case
 from bot.sandbox.helpdesks import HelpdeskSandbox
 from bot.writeback import worker
-from bot.writeback.outbox import queue_outcome
 from bot.writeback.transport import wait_seconds
 from bot.writeback.worker import deliver_writebacks
-from db.models import Case, FollowUp, Outcome, Writeback
+from db.models import Case, Writeback
+from tests.writeback.conftest import owe_notes
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -27,38 +25,6 @@ def wb_deps(make_bot: Any, helpdesk: HelpdeskSandbox) -> Any:
     bot = make_bot(**helpdesk.env("zendesk"))
     bot.clock.set(START)
     return bot.deps
-
-
-def owe_notes(deps: Any, helpdesk: HelpdeskSandbox, count: int) -> list[str]:
-    """`count` Zendesk tickets, each owed a "still not right" note and reopen."""
-    tickets = [str(7000 + n) for n in range(count)]
-    with deps.session_factory.begin() as session:
-        for ticket in tickets:
-            helpdesk.add_ticket("zendesk", ticket)
-            accept_case(
-                session,
-                deps,
-                ClosedCase(
-                    source="zendesk",
-                    external_id=ticket,
-                    subject=f"Case {ticket}",
-                    closed_at=START - timedelta(days=3),
-                    owner_email="ada@example.com",
-                ),
-                actor="test",
-                surface="webhook",
-            )
-        session.flush()
-        for followup in session.scalars(select(FollowUp).where(FollowUp.touch == 1)):
-            outcome = Outcome(
-                follow_up_id=followup.id,
-                result="not_resolved",
-                recorded_by="U0AGENT",
-                recorded_at=START,
-            )
-            session.add(outcome)
-            queue_outcome(session, deps.settings, followup, outcome, "Still not right")
-    return tickets
 
 
 def rows(deps: Any) -> list[Writeback]:
@@ -75,7 +41,7 @@ def notes_per_ticket(helpdesk: HelpdeskSandbox) -> list[int]:
 def test_a_429_storm_holds_every_row_of_the_helpdesk_for_its_retry_after(
     wb_deps: Any, helpdesk: HelpdeskSandbox
 ) -> None:
-    owe_notes(wb_deps, helpdesk, 30)
+    owe_notes(wb_deps, helpdesk, 30, start=START)
     helpdesk.fail("zendesk", 429, times=6, retry_after="20")
     passes = 0
     while any(r.state == "pending" for r in rows(wb_deps)) and passes < 100:
@@ -107,7 +73,7 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
 def test_an_outage_of_minutes_delays_the_notes_and_loses_none(
     wb_deps: Any, helpdesk: HelpdeskSandbox
 ) -> None:
-    owe_notes(wb_deps, helpdesk, 5)
+    owe_notes(wb_deps, helpdesk, 5, start=START)
     helpdesk.fail("zendesk", 503, times=10**6)
     for _ in range(40):  # 20 minutes of passes, one every 30 s
         deliver_writebacks(wb_deps)
@@ -128,7 +94,7 @@ def test_an_outage_of_minutes_delays_the_notes_and_loses_none(
 def test_an_outage_of_hours_fails_the_rows_and_says_so(
     wb_deps: Any, helpdesk: HelpdeskSandbox
 ) -> None:
-    owe_notes(wb_deps, helpdesk, 2)
+    owe_notes(wb_deps, helpdesk, 2, start=START)
     helpdesk.fail("zendesk", 502, times=10**6)
     for _ in range(30):
         deliver_writebacks(wb_deps)
@@ -147,7 +113,7 @@ def test_two_instances_deliver_each_note_once(make_bot: Any, helpdesk: HelpdeskS
     deps = [replace(first.deps, worker="one"), replace(second.deps, worker="two")]
     for each in deps:
         each.clock.set(START)
-    owe_notes(deps[0], helpdesk, 40)
+    owe_notes(deps[0], helpdesk, 40, start=START)
     helpdesk.hang("zendesk", 0.01, times=10**6, apply=True)
     threads = [
         threading.Thread(target=lambda d=d: [deliver_writebacks(d) for _ in range(3)]) for d in deps
@@ -192,7 +158,7 @@ def test_an_unreachable_receiver_is_named_by_host_never_by_its_secret_path() -> 
 def test_an_absurd_retry_after_holds_the_helpdesk_an_hour_at_most(
     wb_deps: Any, helpdesk: HelpdeskSandbox, retry_after: str, held_for: timedelta
 ) -> None:
-    owe_notes(wb_deps, helpdesk, 3)
+    owe_notes(wb_deps, helpdesk, 3, start=START)
     helpdesk.fail("zendesk", 429, retry_after=retry_after)
     report = deliver_writebacks(wb_deps)
     assert (report.rate_limited, report.given_back) == (1, 2)
@@ -205,7 +171,7 @@ def test_an_absurd_retry_after_holds_the_helpdesk_an_hour_at_most(
 def test_an_operator_can_release_a_row_held_back(wb_deps: Any, helpdesk: HelpdeskSandbox) -> None:
     from db import writebacks as outbox
 
-    owe_notes(wb_deps, helpdesk, 1)
+    owe_notes(wb_deps, helpdesk, 1, start=START)
     helpdesk.fail("zendesk", 429, retry_after="3000")
     deliver_writebacks(wb_deps)
     [row] = rows(wb_deps)
@@ -220,7 +186,7 @@ def test_a_reopen_that_waited_past_the_tickets_next_solve_is_dropped(
     """The reopen was held (a 429 here; a timeout or an outage alike) and meanwhile the agent
     solved the ticket again: sending it now would reopen a solved ticket. The note goes alone
     and says so, and the case keeps its new cycle."""
-    [ticket] = owe_notes(wb_deps, helpdesk, 1)
+    [ticket] = owe_notes(wb_deps, helpdesk, 1, start=START)
     helpdesk.fail("zendesk", 429, retry_after="60")
     deliver_writebacks(wb_deps)
     [row] = rows(wb_deps)
@@ -242,7 +208,7 @@ def test_a_reopen_that_waited_past_the_tickets_next_solve_is_dropped(
 def test_a_row_that_cannot_be_settled_does_not_stop_the_others(
     wb_deps: Any, helpdesk: HelpdeskSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owe_notes(wb_deps, helpdesk, 3)
+    owe_notes(wb_deps, helpdesk, 3, start=START)
     real = worker._deliver
     calls = []
 

@@ -212,8 +212,9 @@ class HelpdeskSandbox:
         self._record(source, request, answer)
         return answer
 
-    def upgrade(self, handler: Any) -> None:  # no WebSockets here
-        raise NotImplementedError
+    def upgrade(self, handler: Any) -> None:
+        """No helpdesk API here takes a WebSocket: refused, as an unknown path is."""
+        handler.send_error(404, "Not Found")
 
     def _take_fault(self, source: str, request: Request) -> _Fault | None:
         with self._lock:
